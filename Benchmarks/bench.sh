@@ -1,0 +1,610 @@
+#!/usr/bin/env bash
+# Benchmarks/bench.sh -- issue #7: drum-monitor baselines and benchmark harness.
+#
+# Run from anywhere (it cd's to the repo root); normally via `make bench`.
+# Writes BENCHMARKS.md at the repo root (or $BENCH_OUT).  Needs root (cgroup v1 writes, apt).
+#
+# What it does:
+#   1. installs what it needs (gcc, curl, python3-venv; psutil into a venv; process-exporter
+#      binary extracted from the Debian .deb -- not installed as a service),
+#   2. builds floor.c and loadgen.c, self-tests loadgen against a Python unix-socket server,
+#   3. starts tree.py (DRUM-shaped tree: master + 8 workers in cgroup drum-monitor-bench-<pid>),
+#   4. measures the baselines (floor held/reopen, psutil ResourceMonitor, process-exporter),
+#   5. measures drum-monitor (${DRUM_MONITOR_BIN:-.build-static/release/drum-monitor}):
+#      sampling CPU per tick, RSS, query latency, window-cost hook, cadence,
+#   6. writes the tables with ratios and target checks.
+#
+# Environment knobs (defaults in brackets):
+#   DRUM_MONITOR_BIN      [.build-static/release/drum-monitor]
+#   WINDOW_BENCH_BIN      [.build-static/release/drum-monitor-window-bench]  (row 4 hook)
+#   WINDOW_BENCH_ARGS     extra args for WINDOW_BENCH_BIN []
+#   BENCH_OUT             [BENCHMARKS.md]
+#   BENCH_ONLY_BASELINES  [0]  1 = skip every drum-monitor row (marked SKIPPED, exit 0)
+#   BENCH_REPS            [5]  repetitions of the back-to-back floor runs (median reported)
+#   BENCH_FLOOR_TICKS     [3000] ticks per back-to-back floor run
+#   BENCH_INTERVAL_MS     [10] the sampling interval the daemon and the same-cadence baselines use
+#   BENCH_CPU_SECONDS     [10] daemon CPU-per-tick measuring time (and same-cadence floor run)
+#   BENCH_RSS_SECONDS     [15] how long the RSS daemons run before VmRSS is read
+#   BENCH_FILL_1M         [0]  1 = run the 1M-sample RSS daemon until its ring is full (~2.8 h)
+#   BENCH_LOAD_SECONDS    [5]  per loadgen run
+#   BENCH_CADENCE_SECONDS [20] per cadence phase (idle, under load)
+#   BENCH_REAL_DRUM       [0]  1 = tree.py --real-drum (DRUM gunicorn from the drum-venv)
+#   BENCH_VENV            [/var/cache/drum-monitor/bench-venv]
+#
+# Exit status: 0 when every row was measured; 1 when any drum-monitor row failed (the
+# report is still written, with FAILED rows and a banner), 2 on setup errors.
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 2
+REPO=$(pwd)
+BENCH_DIR=$REPO/Benchmarks
+BIN=${DRUM_MONITOR_BIN:-.build-static/release/drum-monitor}
+WINDOW_BENCH_BIN=${WINDOW_BENCH_BIN:-.build-static/release/drum-monitor-window-bench}
+OUT=${BENCH_OUT:-BENCHMARKS.md}
+ONLY_BASELINES=${BENCH_ONLY_BASELINES:-0}
+REPS=${BENCH_REPS:-5}
+FLOOR_TICKS=${BENCH_FLOOR_TICKS:-3000}
+INTERVAL_MS=${BENCH_INTERVAL_MS:-10}
+CPU_SECONDS=${BENCH_CPU_SECONDS:-10}
+RSS_SECONDS=${BENCH_RSS_SECONDS:-15}
+FILL_1M=${BENCH_FILL_1M:-0}
+LOAD_SECONDS=${BENCH_LOAD_SECONDS:-5}
+CADENCE_SECONDS=${BENCH_CADENCE_SECONDS:-20}
+VENV=${BENCH_VENV:-/var/cache/drum-monitor/bench-venv}
+TOOLS=/var/cache/drum-monitor/bench-tools
+PY=/usr/bin/python3
+CLK_TCK=$(getconf CLK_TCK)
+
+WORK=$(mktemp -d /tmp/drum-monitor-bench.XXXXXX)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+KEEP_WORK=0      # set when a drum-monitor row fails: daemon logs stay in $WORK
+FAILURES=()      # drum-monitor rows that failed
+BG_PIDS=()       # background processes we started (killed by pid on exit)
+
+log() { echo "bench: $*" >&2; }
+die() { echo "bench: FATAL: $*" >&2; exit 2; }
+
+cleanup() {
+    local p
+    for p in "${BG_PIDS[@]:-}"; do
+        [ -n "$p" ] && kill -TERM "$p" 2>/dev/null
+    done
+    for p in "${BG_PIDS[@]:-}"; do
+        [ -n "$p" ] && wait "$p" 2>/dev/null
+    done
+    if [ "$KEEP_WORK" = 1 ]; then
+        rm -f "$WORK"/*.sock
+        echo "bench: logs kept in $WORK" >&2
+    else
+        rm -rf "$WORK"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# kv "LINE" KEY -> value of KEY=value in a space-separated line
+kv() { awk -v k="$2" '{for(i=1;i<=NF;i++){n=index($i,"="); if(n>0 && substr($i,1,n-1)==k){print substr($i,n+1); exit}}}' <<<"$1"; }
+median() { sort -g | awk '{a[NR]=$1} END{if(NR==0){print ""; exit} if(NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+# ratio A B [digits] -> A/B
+ratio() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN{if(a==""||b==""||b+0==0||a!=a+0) print "n/a"; else printf "%.*f", d, a/b}'; }
+fmt() { awk -v a="$1" -v d="${2:-1}" 'BEGIN{if(a==""||a!=a+0) print "n/a"; else printf "%.*f", d, a}'; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN{exit !(a!="n/a" && a+0<=b+0)}'; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN{exit !(a!="n/a" && a+0>=b+0)}'; }
+jget() { # jget FILE dotted.path -> value ("" if absent)
+    "$PY" - "$1" "$2" <<'EOF'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+    for k in sys.argv[2].split("."):
+        d = d[int(k)] if isinstance(d, list) else d[k]
+    print("" if d is None else d)
+except Exception:
+    print("")
+EOF
+}
+rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status" 2>/dev/null; }
+hwm_kb() { awk '/^VmHWM:/{print $2}' "/proc/$1/status" 2>/dev/null; }
+# CPU of a process (all threads, including exited ones) from /proc/PID/stat, in ns
+stat_cpu_ns() { sed 's/.*) //' "/proc/$1/stat" | awk -v hz="$CLK_TCK" '{printf "%.0f\n", ($12+$13)*1e9/hz}'; }
+# CPU of the live threads from schedstat (ns resolution)
+sched_cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s+=$1} END{printf "%.0f\n", s}'; }
+
+# ---------------------------------------------------------------- 1. dependencies
+[ "$(id -u)" = 0 ] || die "run as root (cgroup v1 directories, apt)"
+[ -d /sys/fs/cgroup/memory ] || die "cgroup v1 memory controller not mounted at /sys/fs/cgroup/memory"
+
+apt_install() {
+    local missing=()
+    local p
+    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "apt-get install ${missing[*]}"
+    apt-get -o DPkg::Lock::Timeout=600 install -y "${missing[@]}" >"$WORK/apt.log" 2>&1 \
+        || { tail -20 "$WORK/apt.log" >&2; return 1; }
+}
+apt_install gcc libc6-dev curl python3-venv || die "apt-get install failed"
+
+mkdir -p "$(dirname "$VENV")" "$TOOLS"
+if ! "$VENV/bin/python" -c 'import psutil' 2>/dev/null; then
+    log "creating $VENV with psutil"
+    "$PY" -m venv "$VENV" || die "python3 -m venv $VENV failed"
+    "$VENV/bin/pip" install -q psutil >"$WORK/pip.log" 2>&1 || { cat "$WORK/pip.log" >&2; die "pip install psutil failed"; }
+fi
+PSUTIL_VERSION=$("$VENV/bin/python" -c 'import psutil; print(psutil.__version__)')
+
+# process-exporter: use an installed one, else extract the bookworm .deb (no service is installed)
+PE_BIN=""
+PE_NOTE=""
+if command -v prometheus-process-exporter >/dev/null; then
+    PE_BIN=$(command -v prometheus-process-exporter)
+elif [ -x "$TOOLS/usr/bin/prometheus-process-exporter" ]; then
+    PE_BIN=$TOOLS/usr/bin/prometheus-process-exporter
+else
+    log "fetching prometheus-process-exporter .deb (extracted to $TOOLS, not installed)"
+    if (cd "$WORK" && apt-get download prometheus-process-exporter >"$WORK/pe-dl.log" 2>&1) &&
+        dpkg-deb -x "$WORK"/prometheus-process-exporter_*.deb "$TOOLS"; then
+        PE_BIN=$TOOLS/usr/bin/prometheus-process-exporter
+    else
+        PE_NOTE="prometheus-process-exporter not available from apt: $(tail -1 "$WORK/pe-dl.log")"
+        log "$PE_NOTE"
+    fi
+fi
+PE_VERSION=""
+[ -n "$PE_BIN" ] && PE_VERSION=$("$PE_BIN" -version 2>&1 | sed -n 's/.*revision: \([^)]*\)).*/\1/p' | head -1)
+
+# ---------------------------------------------------------------- 2. build + loadgen self-test
+mkdir -p "$WORK/bin"
+gcc -O2 -Wall -o "$WORK/bin/floor" "$BENCH_DIR/floor.c" || die "building floor.c failed"
+gcc -O2 -Wall -pthread -o "$WORK/bin/loadgen" "$BENCH_DIR/loadgen.c" || die "building loadgen.c failed"
+FLOOR=$WORK/bin/floor
+LOADGEN=$WORK/bin/loadgen
+GCC_VERSION=$(gcc -dumpfullversion 2>/dev/null || gcc -dumpversion)
+
+log "loadgen self-test against a Python unix-socket HTTP server"
+"$PY" "$BENCH_DIR/unix_http_server.py" "$WORK/pyhttp.sock" 2>"$WORK/pyhttp.log" &
+PYHTTP=$!
+BG_PIDS+=("$PYHTTP")
+for _ in $(seq 50); do [ -S "$WORK/pyhttp.sock" ] && break; sleep 0.1; done
+LG_PY_1=$("$LOADGEN" "$WORK/pyhttp.sock" /healthz 1 2) || die "loadgen self-test failed: $LG_PY_1"
+LG_PY_16=$("$LOADGEN" "$WORK/pyhttp.sock" /healthz 16 2) || die "loadgen self-test failed: $LG_PY_16"
+LG_PY_CH=$("$LOADGEN" "$WORK/pyhttp.sock" /chunked 1 1) || die "loadgen chunked self-test failed: $LG_PY_CH"
+kill "$PYHTTP"; wait "$PYHTTP" 2>/dev/null
+
+# ---------------------------------------------------------------- 3. the tree
+TREE_ARGS=()
+[ "${BENCH_REAL_DRUM:-0}" = 1 ] && TREE_ARGS+=(--real-drum)
+"$PY" "$BENCH_DIR/tree.py" --ready-file "$WORK/tree.ready" "${TREE_ARGS[@]}" >"$WORK/tree.out" 2>"$WORK/tree.err" &
+TREE_PID=$!
+BG_PIDS+=("$TREE_PID")
+for _ in $(seq 600); do
+    [ -s "$WORK/tree.ready" ] && break
+    kill -0 "$TREE_PID" 2>/dev/null || { cat "$WORK/tree.err" >&2; die "tree.py exited"; }
+    sleep 0.1
+done
+[ -s "$WORK/tree.ready" ] || die "tree.py did not become ready"
+read -r MASTER TREE_CG <"$WORK/tree.ready"
+TREE_PROCS=$(( $(cat /proc/"$MASTER"/task/*/children | wc -w) + 1 ))
+log "tree: master=$MASTER cgroup=$TREE_CG"
+"$FLOOR" --pid "$MASTER" --dump --ticks 1 >"$WORK/floor-dump.txt" || die "floor --dump failed"
+TREE_USAGE=$(sed -n 's/.* usage=\([0-9]*\).*/\1/p' "$WORK/floor-dump.txt" | head -1)
+TREE_LIMIT=$(sed -n 's/.* limit_eff=\([0-9]*\).*/\1/p' "$WORK/floor-dump.txt" | head -1)
+HOST_PROCS=$(ls /proc | grep -c '^[0-9]')
+
+# ---------------------------------------------------------------- 4. baselines
+log "floor: held fds and reopen, back to back ($REPS x $FLOOR_TICKS ticks)"
+floor_b2b() { # mode-args... -> median cpu_us_per_tick
+    local i
+    for i in $(seq "$REPS"); do
+        kv "$("$FLOOR" --pid "$MASTER" --ticks "$FLOOR_TICKS" "$@")" cpu_us_per_tick
+    done | median
+}
+FLOOR_HELD=$(floor_b2b)
+FLOOR_REOPEN=$(floor_b2b --reopen)
+INTERVAL_US=$((INTERVAL_MS * 1000))
+CAD_TICKS=$((CPU_SECONDS * 1000 / INTERVAL_MS))
+log "floor: held fds and reopen at ${INTERVAL_MS} ms ($CAD_TICKS ticks each)"
+L=$("$FLOOR" --pid "$MASTER" --ticks "$CAD_TICKS" --interval-us "$INTERVAL_US")
+FLOOR_HELD_CAD=$(kv "$L" cpu_us_per_tick)
+FLOOR_RSS_KB=$(kv "$L" vmrss_kb)
+FLOOR_READS=$(kv "$L" reads_per_tick)
+FLOOR_REOPEN_CAD=$(kv "$("$FLOOR" --pid "$MASTER" --ticks "$CAD_TICKS" --interval-us "$INTERVAL_US" --reopen)" cpu_us_per_tick)
+"$FLOOR" --pid "$MASTER" --ticks 1000 --breakdown >"$WORK/floor-breakdown.txt"
+
+log "psutil ResourceMonitor: back to back and at ${INTERVAL_MS} ms"
+L=$("$VENV/bin/python" "$BENCH_DIR/psutil_sampler.py" --pid "$MASTER" --calls 500) || die "psutil_sampler failed"
+PSUTIL_B2B=$(kv "$L" cpu_us_per_call)
+L=$("$VENV/bin/python" "$BENCH_DIR/psutil_sampler.py" --pid "$MASTER" --calls $((3000 / INTERVAL_MS)) \
+    --interval "$(awk -v m="$INTERVAL_MS" 'BEGIN{print m/1000}')") || die "psutil_sampler failed"
+PSUTIL_CAD=$(kv "$L" cpu_us_per_call)
+PSUTIL_RSS_KB=$(kv "$L" vmrss_kb)
+
+PE_SCRAPE_US="" PE_RSS_KB=""
+if [ -n "$PE_BIN" ]; then
+    log "process-exporter: 200 scrapes"
+    # Match only our tree: the fake master's argv carries its unique temp dir; real DRUM's
+    # gunicorn argv is generic (other DRUM servers on the host would match too -- see notes).
+    PE_RE=$(tr '\0' ' ' <"/proc/$MASTER/cmdline" | grep -o 'drum-bench-[A-Za-z0-9_]*' | head -1)
+    [ -n "$PE_RE" ] || PE_RE='datarobot_drum/drum/gunicorn/gunicorn\.conf\.py'
+    printf 'process_names:\n  - name: "drum"\n    cmdline:\n    - %s\n' "'$PE_RE'" >"$WORK/pe.yaml"
+    PE_PORT=$((19000 + $$ % 1000))
+    "$PE_BIN" -config.path "$WORK/pe.yaml" -children=true -threads=false -gather-smaps=false \
+        -web.listen-address "127.0.0.1:$PE_PORT" >"$WORK/pe.log" 2>&1 &
+    PE_PID=$!
+    BG_PIDS+=("$PE_PID")
+    for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$PE_PORT/metrics" && break; sleep 0.1; done
+    PE_NPROCS=$(curl -s "http://127.0.0.1:$PE_PORT/metrics" | awk '/^namedprocess_namegroup_num_procs/{print $2}')
+    URLS=()
+    for _ in $(seq 200); do URLS+=("http://127.0.0.1:$PE_PORT/metrics" -o /dev/null); done
+    c0=$(stat_cpu_ns "$PE_PID")
+    curl -s "${URLS[@]}"
+    c1=$(stat_cpu_ns "$PE_PID")
+    PE_SCRAPE_US=$(awk -v a="$c0" -v b="$c1" 'BEGIN{printf "%.1f", (b-a)/1000/200}')
+    PE_RSS_KB=$(rss_kb "$PE_PID")
+    kill "$PE_PID"; wait "$PE_PID" 2>/dev/null
+    PE_NOTE="per scrape, 200 scrapes; matched ${PE_NPROCS:-?} procs; scans all $HOST_PROCS host processes"
+fi
+
+# ---------------------------------------------------------------- 5. drum-monitor
+DAEMON_OK=1
+DAEMON_WHY=""
+if [ "$ONLY_BASELINES" = 1 ]; then
+    DAEMON_OK=0
+    DAEMON_WHY="SKIPPED (BENCH_ONLY_BASELINES=1)"
+elif [ ! -x "$BIN" ]; then
+    DAEMON_OK=0
+    DAEMON_WHY="FAILED: drum-monitor binary not found/executable at $BIN (build it: make build-static, or set DRUM_MONITOR_BIN)"
+    echo "bench: ***** $DAEMON_WHY *****" >&2
+fi
+fail_row() { FAILURES+=("$1: $2"); KEEP_WORK=1; echo "bench: ***** FAILED: $1: $2 *****" >&2; }
+
+DSOCK="" DPID=""
+start_daemon() { # NAME serve-args... ; sets DPID DSOCK; returns 1 on failure
+    local name=$1
+    shift
+    DSOCK=$WORK/$name.sock
+    "$BIN" serve --socket "$DSOCK" "$@" >"$WORK/$name.log" 2>&1 &
+    DPID=$!
+    BG_PIDS+=("$DPID")
+    local i t
+    for i in $(seq 200); do
+        if ! kill -0 "$DPID" 2>/dev/null; then
+            log "drum-monitor ($name) exited early; log tail:"
+            tail -20 "$WORK/$name.log" >&2
+            return 1
+        fi
+        if [ -S "$DSOCK" ] && curl -s -o "$WORK/$name.h0" --max-time 2 --unix-socket "$DSOCK" http://localhost/healthz; then
+            t=$(jget "$WORK/$name.h0" ticks)
+            [ -n "$t" ] && [ "$t" -ge 1 ] 2>/dev/null && return 0
+        fi
+        sleep 0.1
+    done
+    log "drum-monitor ($name) did not answer /healthz with ticks>=1 within 20 s; log tail:"
+    tail -20 "$WORK/$name.log" >&2
+    return 1
+}
+stop_daemon() { # PID NAME -> records a failure unless it exits 0 within 10 s of SIGTERM
+    kill -TERM "$1" 2>/dev/null
+    local i
+    for i in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$1" 2>/dev/null; then
+        kill -KILL "$1" 2>/dev/null
+        wait "$1" 2>/dev/null
+        fail_row "shutdown ($2)" "drum-monitor did not exit within 10 s of SIGTERM (killed)"
+        return
+    fi
+    wait "$1" 2>/dev/null
+    local rc=$?
+    [ "$rc" = 0 ] || fail_row "shutdown ($2)" "drum-monitor exited with status $rc on SIGTERM"
+}
+healthz() { curl -s --max-time 5 --unix-socket "$1" http://localhost/healthz -o "$2"; }
+
+D_CPU="" D_CPU_SRC="" D_CPU_STAT="" D_CPU_SCHED="" D_TICKS="" D_PROCS="" D_WINDOW_SAMPLES=""
+declare -A LG
+if [ "$DAEMON_OK" = 1 ]; then
+    # ---- row 1: sampling CPU per tick (+ row 3: query latency on the same daemon)
+    log "drum-monitor: CPU per tick at ${INTERVAL_MS}ms for ${CPU_SECONDS}s"
+    if start_daemon cpu --interval "${INTERVAL_MS}ms" --pid "$MASTER"; then
+        CPU_PID=$DPID CPU_SOCK=$DSOCK
+        healthz "$CPU_SOCK" "$WORK/cpu.h1"
+        s0=$(stat_cpu_ns "$CPU_PID") k0=$(sched_cpu_ns "$CPU_PID") t0=$(jget "$WORK/cpu.h1" ticks)
+        sleep "$CPU_SECONDS"
+        healthz "$CPU_SOCK" "$WORK/cpu.h2"
+        s1=$(stat_cpu_ns "$CPU_PID") k1=$(sched_cpu_ns "$CPU_PID") t1=$(jget "$WORK/cpu.h2" ticks)
+        D_TICKS=$(( ${t1:-0} - ${t0:-0} ))
+        if [ "$D_TICKS" -lt 10 ]; then
+            fail_row "sampling CPU" "only $D_TICKS ticks in ${CPU_SECONDS}s (healthz: $(cat "$WORK/cpu.h2"))"
+        else
+            D_CPU_STAT=$(awk -v a="$s0" -v b="$s1" -v n="$D_TICKS" 'BEGIN{printf "%.1f", (b-a)/1000/n}')
+            D_CPU_SCHED=$(awk -v a="$k0" -v b="$k1" -v n="$D_TICKS" 'BEGIN{printf "%.1f", (b-a)/1000/n}')
+            # stat is in clock ticks: resolution = 1e6/CLK_TCK us over D_TICKS ticks
+            D_CPU_RES=$(awk -v n="$D_TICKS" -v hz="$CLK_TCK" 'BEGIN{printf "%.1f", 1e6/hz/n}')
+            # schedstat (ns) is precise but forgets threads that exited during the run; stat keeps
+            # them but has clock-tick resolution. Use schedstat unless stat is clearly higher.
+            if awk -v s="$D_CPU_STAT" -v k="$D_CPU_SCHED" -v r="$D_CPU_RES" 'BEGIN{exit !(s-k > 2*r)}'; then
+                D_CPU=$D_CPU_STAT
+                D_CPU_SRC="/proc/PID/stat utime+stime (threads exited during the run; schedstat of live threads: $D_CPU_SCHED µs)"
+            else
+                D_CPU=$D_CPU_SCHED
+                D_CPU_SRC="schedstat of all threads; /proc/PID/stat utime+stime: $D_CPU_STAT µs (±$D_CPU_RES)"
+            fi
+        fi
+        D_RSS_10MS_KB=$(rss_kb "$CPU_PID")
+        curl -s --max-time 5 --unix-socket "$CPU_SOCK" http://localhost/v1/snapshot -o "$WORK/snap.json"
+        D_PROCS=$(jget "$WORK/snap.json" target.process_count)
+        [ "$D_PROCS" = "$TREE_PROCS" ] || fail_row "target" "daemon reports process_count=${D_PROCS:-none}, tree has $TREE_PROCS (snapshot: $(head -c 300 "$WORK/snap.json"))"
+        curl -s --max-time 5 --unix-socket "$CPU_SOCK" "http://localhost/v1/window?seconds=3600" -o "$WORK/win.json"
+        D_WINDOW_SAMPLES=$(jget "$WORK/win.json" window.samples)
+
+        log "drum-monitor: query latency (loadgen ${LOAD_SECONDS}s per run)"
+        for path in /healthz "/v1/window?seconds=3600"; do
+            for c in 1 16; do
+                if L=$("$LOADGEN" "$CPU_SOCK" "$path" "$c" "$LOAD_SECONDS"); then
+                    LG["$path|$c"]=$L
+                else
+                    fail_row "query latency $path c=$c" "$L"
+                fi
+            done
+        done
+        stop_daemon "$CPU_PID" cpu
+    else
+        fail_row "sampling CPU / query latency" "daemon did not start (see above)"
+    fi
+
+    # ---- row 2: RSS (two daemons side by side)
+    log "drum-monitor: RSS (--retention 1h --interval 1s, and 1M samples) after ${RSS_SECONDS}s"
+    R1_PID="" R2_PID=""
+    if start_daemon rss1h --interval 1s --retention 1h --pid "$MASTER"; then R1_PID=$DPID R1_SOCK=$DSOCK; else fail_row "RSS 1h@1s" "daemon did not start"; fi
+    if start_daemon rss1m --interval 10ms --retention 10000s --pid "$MASTER"; then R2_PID=$DPID R2_SOCK=$DSOCK; else fail_row "RSS 1M samples" "daemon did not start"; fi
+    if [ "$FILL_1M" = 1 ] && [ -n "$R2_PID" ]; then
+        log "BENCH_FILL_1M=1: waiting until the 1M-sample ring is full (~10000 s)"
+        while :; do
+            healthz "$R2_SOCK" "$WORK/rss1m.h"
+            [ "$(jget "$WORK/rss1m.h" ticks)" -ge 1000000 ] 2>/dev/null && break
+            kill -0 "$R2_PID" 2>/dev/null || break
+            sleep 60
+        done
+    else
+        sleep "$RSS_SECONDS"
+    fi
+    if [ -n "$R1_PID" ]; then
+        D_RSS_1H_KB=$(rss_kb "$R1_PID"); D_HWM_1H_KB=$(hwm_kb "$R1_PID")
+        healthz "$R1_SOCK" "$WORK/rss1h.h"; D_RSS_1H_TICKS=$(jget "$WORK/rss1h.h" ticks)
+        stop_daemon "$R1_PID" rss1h
+    fi
+    if [ -n "$R2_PID" ]; then
+        D_RSS_1M_KB=$(rss_kb "$R2_PID"); D_HWM_1M_KB=$(hwm_kb "$R2_PID")
+        healthz "$R2_SOCK" "$WORK/rss1m.h"; D_RSS_1M_TICKS=$(jget "$WORK/rss1m.h" ticks)
+        stop_daemon "$R2_PID" rss1m
+    fi
+
+    # ---- row 5: cadence at 100ms, idle and under loadgen
+    log "drum-monitor: cadence at 100ms, idle ${CADENCE_SECONDS}s then under load ${CADENCE_SECONDS}s"
+    for phase in idle load; do
+        if start_daemon "cad$phase" --interval 100ms --pid "$MASTER"; then
+            CP=$DPID CS=$DSOCK
+            if [ "$phase" = load ]; then
+                "$LOADGEN" "$CS" "/v1/window?seconds=3600" 16 "$CADENCE_SECONDS" >"$WORK/cadload.txt" 2>&1 \
+                    || fail_row "cadence under load" "loadgen: $(cat "$WORK/cadload.txt")"
+            else
+                sleep "$CADENCE_SECONDS"
+            fi
+            healthz "$CS" "$WORK/cad$phase.json"
+            stop_daemon "$CP" "cad$phase"
+        else
+            fail_row "cadence $phase" "daemon did not start"
+        fi
+    done
+fi
+
+# ---- row 4 HOOK: window query cost vs window length --------------------------------------
+# >>> HOOK (lead): ${WINDOW_BENCH_BIN:-.build-static/release/drum-monitor-window-bench} is the
+# >>> Swift executable the lead provides. Contract: it prints lines `samples=N ns_per_query=X`
+# >>> (other lines are ignored), at least for N in 1, 1000, 100000, 1000000.
+WB_OUT=""
+if [ "$ONLY_BASELINES" = 1 ]; then
+    WB_WHY="SKIPPED (BENCH_ONLY_BASELINES=1)"
+elif [ ! -x "$WINDOW_BENCH_BIN" ]; then
+    WB_WHY="FAILED: window bench binary not found/executable at $WINDOW_BENCH_BIN (set WINDOW_BENCH_BIN)"
+    fail_row "window cost" "binary not found at $WINDOW_BENCH_BIN"
+else
+    log "window bench: $WINDOW_BENCH_BIN ${WINDOW_BENCH_ARGS:-}"
+    # shellcheck disable=SC2086
+    if WB_OUT=$("$WINDOW_BENCH_BIN" ${WINDOW_BENCH_ARGS:-} 2>"$WORK/wb.err") &&
+        grep -q '^samples=[0-9]* ns_per_query=' <<<"$WB_OUT"; then
+        WB_WHY=""
+    else
+        WB_WHY="FAILED: $WINDOW_BENCH_BIN produced no 'samples=N ns_per_query=X' lines"
+        fail_row "window cost" "no samples= lines (stderr: $(tail -3 "$WORK/wb.err"))"
+        WB_OUT=""
+    fi
+fi
+# <<< HOOK end
+
+# ---------------------------------------------------------------- 6. report
+CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+[ -n "$CPU_MODEL" ] || CPU_MODEL=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
+KERNEL=$(uname -sr)
+CORES=$(nproc)
+MEM_GIB=$(awk '/^MemTotal/{printf "%.1f", $2/1048576}' /proc/meminfo)
+VIRT=$(systemd-detect-virt 2>/dev/null || echo unknown)
+OS=$(. /etc/os-release 2>/dev/null; echo "${PRETTY_NAME:-unknown}")
+
+cell() { # value-or-empty failure-text
+    if [ -n "$1" ]; then echo "$1"; elif [ "$DAEMON_OK" = 1 ]; then echo "FAILED (see bench output)"; else echo "$DAEMON_WHY"; fi
+}
+yn() { if "$@"; then echo "**met**"; else echo "**NOT met**"; fi; }
+mib() { awk -v k="$1" 'BEGIN{if(k==""||k!=k+0) print "n/a"; else printf "%.1f", k/1024}'; }
+
+{
+    echo "# drum-monitor benchmarks"
+    echo
+    if [ ${#FAILURES[@]} -gt 0 ] || [ "$DAEMON_OK" != 1 ]; then
+        echo "> **INCOMPLETE RUN** -- drum-monitor rows were not measured or failed:"
+        [ "$DAEMON_OK" != 1 ] && echo "> - $DAEMON_WHY"
+        for f in "${FAILURES[@]:-}"; do [ -n "$f" ] && echo "> - $f"; done
+        echo
+    fi
+    echo "Generated by \`Benchmarks/bench.sh\` (\`make bench\`) on $(date -u +%Y-%m-%dT%H:%M:%SZ)."
+    echo
+    echo "## Machine"
+    echo
+    echo "| | |"
+    echo "|---|---|"
+    echo "| CPU | $CPU_MODEL |"
+    echo "| Cores | $CORES |"
+    echo "| Memory | $MEM_GIB GiB |"
+    echo "| Kernel | $KERNEL |"
+    echo "| OS | $OS |"
+    echo "| Virtualization | $VIRT |"
+    echo "| Load average at start / end | $LOAD_START / $(cut -d' ' -f1-3 /proc/loadavg) (shared host: other work may add noise) |"
+    echo "| Host processes | $HOST_PROCS |"
+    echo "| Tools | gcc $GCC_VERSION, python $("$VENV/bin/python" -c 'import sys;print(sys.version.split()[0])'), psutil $PSUTIL_VERSION, process-exporter ${PE_VERSION:-n/a}, drum-monitor $( [ -x "$BIN" ] && echo "$BIN" || echo "absent") |"
+    echo
+    echo "## Workload"
+    echo
+    echo "\`Benchmarks/tree.py\`: DRUM-shaped tree, 1 master (\`python .../bin/drum server --address ...\`) + $((TREE_PROCS - 1)) forked workers"
+    echo "($TREE_PROCS processes), each worker holding ~20 MB; cgroup v1 \`memory:/$TREE_CG\` (limit $(awk -v b="$TREE_LIMIT" 'BEGIN{printf "%.0f MiB", b/1048576}'),"
+    echo "usage $(awk -v b="$TREE_USAGE" 'BEGIN{printf "%.0f MiB", b/1048576}') at start) and \`cpu\`/\`cpuacct:/$TREE_CG\`."
+    echo "Per tick the floor does $FLOOR_READS reads: per process \`/proc/P/stat\` + \`/proc/P/task/P/children\`; memory.usage_in_bytes,"
+    echo "max_usage_in_bytes, limit_in_bytes (leaf + each ancestor), memory.stat, oom_control, failcnt; cpuacct.usage, cpu.stat,"
+    echo "cfs_quota_us, cfs_period_us; /proc/meminfo -- all parsed."
+    echo
+    echo "## 1. Sampling CPU per tick"
+    echo
+    echo "CPU time (user+sys) per sampling tick of the whole tree. \"Same cadence\" rows sleep ${INTERVAL_MS} ms between ticks like"
+    echo "the daemon (cold caches + wakeup cost included); \"back to back\" rows loop without sleeping (warm caches)."
+    echo
+    echo "| Sampler | µs CPU / tick | drum-monitor ÷ this | notes |"
+    echo "|---|---:|---:|---|"
+    if [ -n "$D_CPU" ]; then
+        echo "| **drum-monitor** serve --interval ${INTERVAL_MS}ms | **$D_CPU** | 1.00 | $D_TICKS ticks in ${CPU_SECONDS}s, startup CPU excluded; $D_CPU_SRC; daemon sees ${D_PROCS:-?} procs |"
+    else
+        echo "| **drum-monitor** serve --interval ${INTERVAL_MS}ms | $(cell "") | | |"
+    fi
+    echo "| floor, held fds + pread, ${INTERVAL_MS} ms cadence | $(fmt "$FLOOR_HELD_CAD") | $(ratio "$D_CPU" "$FLOOR_HELD_CAD") | $CAD_TICKS ticks; floor RSS $(mib "$FLOOR_RSS_KB") MiB |"
+    echo "| floor, held fds + pread, back to back | $(fmt "$FLOOR_HELD") | $(ratio "$D_CPU" "$FLOOR_HELD") | median of $REPS x $FLOOR_TICKS ticks |"
+    echo "| floor, open/read/close, ${INTERVAL_MS} ms cadence | $(fmt "$FLOOR_REOPEN_CAD") | $(ratio "$D_CPU" "$FLOOR_REOPEN_CAD") | $CAD_TICKS ticks |"
+    echo "| floor, open/read/close, back to back | $(fmt "$FLOOR_REOPEN") | $(ratio "$D_CPU" "$FLOOR_REOPEN") | median of $REPS x $FLOOR_TICKS ticks |"
+    echo "| psutil (DRUM ResourceMonitor), ${INTERVAL_MS} ms cadence | $(fmt "$PSUTIL_CAD") | $(ratio "$D_CPU" "$PSUTIL_CAD" 3) | psutil $PSUTIL_VERSION; $((3000 / INTERVAL_MS)) calls |"
+    echo "| psutil (DRUM ResourceMonitor), back to back | $(fmt "$PSUTIL_B2B") | $(ratio "$D_CPU" "$PSUTIL_B2B" 3) | 500 calls |"
+    if [ -n "$PE_SCRAPE_US" ]; then
+        echo "| prometheus-process-exporter (children on, threads/smaps off) | $(fmt "$PE_SCRAPE_US") | $(ratio "$D_CPU" "$PE_SCRAPE_US" 3) | $PE_NOTE |"
+    else
+        echo "| prometheus-process-exporter | n/a | | ${PE_NOTE:-not available} |"
+    fi
+    echo
+    if [ -n "$D_CPU" ]; then
+        R_FLOOR=$(ratio "$D_CPU" "$FLOOR_HELD_CAD")
+        R_PSUTIL=$(ratio "$PSUTIL_CAD" "$D_CPU" 1)
+        echo "Targets: drum-monitor ≤ 1.5× the same-cadence held-fd floor: $R_FLOOR× → $(yn le "$R_FLOOR" 1.5);"
+        echo "≥ 30× cheaper than psutil at the same cadence: $R_PSUTIL× → $(yn ge "$R_PSUTIL" 30)."
+        echo "(Against the back-to-back floor: $(ratio "$D_CPU" "$FLOOR_HELD")×; psutil back to back ÷ drum-monitor: $(ratio "$PSUTIL_B2B" "$D_CPU" 1)×.)"
+    else
+        echo "Targets (≤ 1.5× floor, ≥ 30× cheaper than psutil): not evaluated -- $(cell "")."
+        echo "Baselines alone: psutil ÷ floor (held, same cadence) = $(ratio "$PSUTIL_CAD" "$FLOOR_HELD_CAD" 1)×; back to back = $(ratio "$PSUTIL_B2B" "$FLOOR_HELD" 1)×."
+    fi
+    echo
+    echo "<details><summary>Floor cost per file kind (back to back, held fds, CLOCK_THREAD_CPUTIME_ID per read)</summary>"
+    echo
+    echo "| file | reads / tick | µs / read | µs / tick |"
+    echo "|---|---:|---:|---:|"
+    grep '^breakdown' "$WORK/floor-breakdown.txt" | while read -r l; do
+        echo "| $(kv "$l" file) | $(kv "$l" reads_per_tick) | $(kv "$l" us_per_read) | $(kv "$l" us_per_tick) |"
+    done
+    echo
+    echo "</details>"
+    echo
+    echo "## 2. Resident memory (VmRSS)"
+    echo
+    echo "| Process | VmRSS MiB | ÷ drum-monitor (1h@1s) | notes |"
+    echo "|---|---:|---:|---|"
+    echo "| **drum-monitor** --retention 1h --interval 1s | $(cell "$(mib "${D_RSS_1H_KB:-}" | grep -v n/a)") | 1.00 | after ${RSS_SECONDS}s, ${D_RSS_1H_TICKS:-?} samples held; VmHWM $(mib "${D_HWM_1H_KB:-}") MiB |"
+    if [ "$FILL_1M" = 1 ]; then FILLNOTE="ring filled (${D_RSS_1M_TICKS:-?} ticks)"; else FILLNOTE="**allocation only**: ${D_RSS_1M_TICKS:-?} of 1,000,000 samples held after ${RSS_SECONDS}s (filling takes 10000 s; BENCH_FILL_1M=1)"; fi
+    echo "| **drum-monitor** --interval 10ms --retention 10000s (1M samples) | $(cell "$(mib "${D_RSS_1M_KB:-}" | grep -v n/a)") | $(ratio "${D_RSS_1M_KB:-}" "${D_RSS_1H_KB:-}") | $FILLNOTE; VmHWM $(mib "${D_HWM_1M_KB:-}") MiB |"
+    echo "| **drum-monitor** --interval ${INTERVAL_MS}ms (CPU run) | $(cell "$(mib "${D_RSS_10MS_KB:-}" | grep -v n/a)") | $(ratio "${D_RSS_10MS_KB:-}" "${D_RSS_1H_KB:-}") | after the ${CPU_SECONDS}s CPU run |"
+    echo "| floor (C) | $(mib "$FLOOR_RSS_KB") | $(ratio "$FLOOR_RSS_KB" "${D_RSS_1H_KB:-}") | |"
+    echo "| psutil sampler (python + psutil) | $(mib "$PSUTIL_RSS_KB") | $(ratio "$PSUTIL_RSS_KB" "${D_RSS_1H_KB:-}") | |"
+    if [ -n "$PE_RSS_KB" ]; then
+        echo "| prometheus-process-exporter | $(mib "$PE_RSS_KB") | $(ratio "$PE_RSS_KB" "${D_RSS_1H_KB:-}") | after 200 scrapes |"
+    fi
+    echo
+    echo "## 3. Query latency (loadgen, HTTP/1.1 keep-alive over the Unix socket, ${LOAD_SECONDS}s per run)"
+    echo
+    echo "Daemon: --interval ${INTERVAL_MS}ms, default retention; the window query covered ${D_WINDOW_SAMPLES:-?} samples."
+    echo "Baseline: \`Benchmarks/unix_http_server.py\` (Python http.server, threaded) on /healthz."
+    echo
+    echo "| Endpoint | conns | p50 µs | p99 µs | req/s | p50 ÷ /healthz p50 | p99 ÷ /healthz p99 |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    for path in /healthz "/v1/window?seconds=3600"; do
+        for c in 1 16; do
+            L=${LG["$path|$c"]:-}
+            H=${LG["/healthz|$c"]:-}
+            if [ -n "$L" ]; then
+                echo "| drum-monitor \`$path\` | $c | $(kv "$L" p50_us) | $(kv "$L" p99_us) | $(kv "$L" rps) | $(ratio "$(kv "$L" p50_us)" "$(kv "$H" p50_us)") | $(ratio "$(kv "$L" p99_us)" "$(kv "$H" p99_us)") |"
+            else
+                echo "| drum-monitor \`$path\` | $c | $(cell "") | | | | |"
+            fi
+        done
+    done
+    for L in "$LG_PY_1" "$LG_PY_16"; do
+        echo "| baseline: Python http.server \`/healthz\` | $(kv "$L" conns) | $(kv "$L" p50_us) | $(kv "$L" p99_us) | $(kv "$L" rps) | | |"
+    done
+    echo
+    if [ -n "${LG["/healthz|1"]:-}" ] && [ -n "${LG["/v1/window?seconds=3600|1"]:-}" ]; then
+        W1=$(ratio "$(kv "${LG["/v1/window?seconds=3600|1"]}" p50_us)" "$(kv "${LG["/healthz|1"]}" p50_us)")
+        W16=$(ratio "$(kv "${LG["/v1/window?seconds=3600|16"]:-}" p50_us)" "$(kv "${LG["/healthz|16"]:-}" p50_us)")
+        echo "Target: window p50 ≤ 1.2× healthz p50: 1 conn $W1× → $(yn le "$W1" 1.2); 16 conns $W16× → $(yn le "$W16" 1.2)."
+    else
+        echo "Target (window ≤ 1.2× healthz): not evaluated -- $(cell "")."
+    fi
+    echo
+    echo "## 4. Window query cost vs window length"
+    echo
+    echo "From \`$WINDOW_BENCH_BIN\` (in-process, no HTTP)."
+    echo
+    echo "| samples in window | ns / query | ÷ 1-sample query |"
+    echo "|---:|---:|---:|"
+    if [ -n "$WB_OUT" ]; then
+        BASE=$(grep -m1 '^samples=1 ' <<<"$WB_OUT" | sed 's/.*ns_per_query=\([^ ]*\).*/\1/')
+        grep '^samples=[0-9]* ns_per_query=' <<<"$WB_OUT" | while read -r l; do
+            echo "| $(kv "$l" samples) | $(kv "$l" ns_per_query) | $(ratio "$(kv "$l" ns_per_query)" "$BASE") |"
+        done
+    else
+        for n in 1 1000 100000 1000000; do echo "| $n | $WB_WHY | |"; done
+    fi
+    echo
+    echo "## 5. Cadence (--interval 100ms, /healthz after ${CADENCE_SECONDS}s)"
+    echo
+    echo "| Phase | ticks | late | missed | lateness p50 ms | p99 ms | max ms |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    for phase in idle load; do
+        f=$WORK/cad$phase.json
+        label="idle"
+        [ "$phase" = load ] && label="under loadgen (16 conns on /v1/window?seconds=3600)"
+        if [ -s "$f" ] && [ -n "$(jget "$f" ticks)" ]; then
+            ms() { awk -v s="$(jget "$f" "lateness_seconds.$1")" 'BEGIN{if(s=="") print "n/a"; else printf "%.2f", s*1000}'; }
+            echo "| $label | $(jget "$f" ticks) | $(jget "$f" late_ticks) | $(jget "$f" missed_ticks) | $(ms p50) | $(ms p99) | $(ms max) |"
+        else
+            echo "| $label | $(cell "") | | | | | |"
+        fi
+    done
+    [ -s "$WORK/cadload.txt" ] && echo && echo "Load during the cadence run: \`$(head -1 "$WORK/cadload.txt")\`"
+    echo
+    echo "## loadgen self-test (Python http.server on a Unix socket)"
+    echo
+    echo '```'
+    echo "$LG_PY_1"
+    echo "$LG_PY_16"
+    echo "$LG_PY_CH"
+    echo '```'
+} >"$WORK/report.md"
+cp "$WORK/report.md" "$OUT"
+log "wrote $OUT"
+
+if [ "$ONLY_BASELINES" != 1 ] && { [ "$DAEMON_OK" != 1 ] || [ ${#FAILURES[@]} -gt 0 ]; }; then
+    echo "bench: ***** INCOMPLETE: drum-monitor rows failed *****" >&2
+    [ "$DAEMON_OK" != 1 ] && echo "bench:   - $DAEMON_WHY" >&2
+    for f in "${FAILURES[@]:-}"; do [ -n "$f" ] && echo "bench:   - $f" >&2; done
+    exit 1
+fi
+exit 0

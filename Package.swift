@@ -1,0 +1,78 @@
+// swift-tools-version: 6.2
+// drum-monitor: samples a DRUM model server's cgroup memory and process-tree CPU into an
+// in-memory history and serves it over a Unix socket. Modules follow the data flow:
+// KernelReaders -> Sampler -> History -> QueryServer -> drum-monitor (daemon lifecycle, CLI).
+import PackageDescription
+
+let package = Package(
+    name: "drum-monitor",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "drum-monitor", targets: ["drum-monitor"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // libsystemd (sd_notify, sd_listen_fds, sd_watchdog_enabled) through pkg-config.
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        // Reads the kernel: cgroup v1/v2 files, /proc, DRUM discovery. No policy, no timers.
+        .target(
+            name: "KernelReaders",
+            dependencies: [.product(name: "SystemPackage", package: "swift-system")]
+        ),
+        // Turns readings into samples on a timer: target tracking, CPU deltas, cadence.
+        .target(
+            name: "Sampler",
+            dependencies: ["KernelReaders", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Fixed-memory ring of samples with O(log n) window max/min/avg.
+        .target(name: "History", dependencies: ["Sampler"]),
+        // HTTP/1.1 + JSON on a Unix socket (SwiftNIO), /stats/, /metrics.
+        .target(
+            name: "QueryServer",
+            dependencies: [
+                "History", "Sampler",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The daemon and its command line: config, systemd, lifecycle, client.
+        .executableTarget(
+            name: "drum-monitor",
+            dependencies: [
+                "KernelReaders", "Sampler", "History", "QueryServer", "CSystemd",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // Window-query cost against window length (make bench); not part of the daemon.
+        .executableTarget(
+            name: "drum-monitor-window-bench",
+            dependencies: ["History", "Sampler"],
+            path: "Benchmarks/WindowBench"
+        ),
+        .testTarget(name: "KernelReadersTests", dependencies: ["KernelReaders"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "HistoryTests", dependencies: ["History", "Sampler"]),
+        .testTarget(name: "SamplerTests", dependencies: ["Sampler", "KernelReaders"]),
+        .testTarget(name: "QueryServerTests", dependencies: ["QueryServer", "History", "Sampler",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
+        .testTarget(name: "DaemonTests", dependencies: []),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,135 @@
+/// Allocation-free parsing of the small text formats the kernel uses. Every function takes the
+/// file's path so that errors name it together with the offending line.
+public typealias Bytes = UnsafeBufferPointer<UInt8>
+
+enum ASCII {
+    static let newline: UInt8 = 0x0A
+    static let space: UInt8 = 0x20
+    static let tab: UInt8 = 0x09
+    static let colon: UInt8 = 0x3A
+    static let zero: UInt8 = 0x30
+    static let minus: UInt8 = 0x2D
+    static let dot: UInt8 = 0x2E
+    static let equals: UInt8 = 0x3D
+
+    static func isSpace(_ c: UInt8) -> Bool { c == space || c == tab || c == newline || c == 0x0D }
+    static func isDigit(_ c: UInt8) -> Bool { c >= zero && c <= zero + 9 }
+}
+
+extension Collection where Element == UInt8 {
+    /// True when the bytes spell `word` exactly.
+    func equals(_ word: StaticString) -> Bool {
+        guard count == word.utf8CodeUnitCount else { return false }
+        return word.withUTF8Buffer { w in zip(self, w).allSatisfy { $0 == $1 } }
+    }
+}
+
+extension BidirectionalCollection where Element == UInt8 {
+    
+    func trimmingSpace() -> SubSequence {
+        var start = startIndex
+        while start != endIndex, ASCII.isSpace(self[start]) { start = index(after: start) }
+        var end = endIndex
+        while end != start {
+            let before = index(before: end)
+            if !ASCII.isSpace(self[before]) { break }
+            end = before
+        }
+        return self[start..<end]
+    }
+}
+
+public enum Parse {
+    /// An unsigned decimal with no sign, no spaces; nil on anything else or on overflow.
+    
+    public static func unsigned(_ digits: some Collection<UInt8>) -> UInt64? {
+        if digits.isEmpty { return nil }
+        var value: UInt64 = 0
+        for c in digits {
+            guard ASCII.isDigit(c) else { return nil }
+            let (m, o1) = value.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(UInt64(c &- ASCII.zero))
+            if o1 || o2 { return nil }
+            value = a
+        }
+        return value
+    }
+
+    /// A signed decimal (cfs_quota_us is -1 when unlimited).
+    public static func signed(_ digits: some Collection<UInt8>) -> Int64? {
+        guard let first = digits.first else { return nil }
+        if first == ASCII.minus {
+            guard let magnitude = unsigned(digits.dropFirst()), magnitude <= UInt64(Int64.max) else { return nil }
+            return -Int64(magnitude)
+        }
+        guard let magnitude = unsigned(digits), magnitude <= UInt64(Int64.max) else { return nil }
+        return Int64(magnitude)
+    }
+
+    /// A non-negative decimal fraction such as `0.25` (pressure averages).
+    public static func decimal(_ text: some Collection<UInt8>) -> Double? {
+        var integer: UInt64 = 0, fraction: UInt64 = 0, scale: Double = 1
+        var seenDot = false, seenDigit = false
+        for c in text {
+            if c == ASCII.dot, !seenDot { seenDot = true; continue }
+            guard ASCII.isDigit(c) else { return nil }
+            seenDigit = true
+            let d = UInt64(c &- ASCII.zero)
+            if seenDot {
+                if scale < 1e15 { fraction = fraction &* 10 &+ d; scale *= 10 }
+            } else {
+                let (m, o1) = integer.multipliedReportingOverflow(by: 10)
+                let (a, o2) = m.addingReportingOverflow(d)
+                if o1 || o2 { return nil }
+                integer = a
+            }
+        }
+        return seenDigit ? Double(integer) + Double(fraction) / scale : nil
+    }
+
+    /// A file holding one unsigned number (memory.current, cpuacct.usage, …).
+    public static func singleUnsigned(_ bytes: Bytes, path: String) throws(KernelFileError) -> UInt64 {
+        let text = bytes.trimmingSpace()
+        if text.isEmpty { throw KernelFileError(path: path, kind: .malformed("empty file")) }
+        guard let v = unsigned(text) else {
+            throw KernelFileError.malformed(path, "expected an unsigned integer", line: text)
+        }
+        return v
+    }
+
+    /// A file holding one signed number.
+    public static func singleSigned(_ bytes: Bytes, path: String) throws(KernelFileError) -> Int64 {
+        let text = bytes.trimmingSpace()
+        if text.isEmpty { throw KernelFileError(path: path, kind: .malformed("empty file")) }
+        guard let v = signed(text) else {
+            throw KernelFileError.malformed(path, "expected an integer", line: text)
+        }
+        return v
+    }
+
+    /// Calls `body(key, value)` for each `key value` line (memory.stat, cpu.stat, memory.events,
+    /// memory.oom_control). A line that is not a key and an unsigned number is an error.
+    public static func keyValueLines(_ bytes: Bytes, path: String, _ body: (Slice<Bytes>, UInt64) -> Void) throws(KernelFileError) {
+        var lineStart = bytes.startIndex
+        let end = bytes.endIndex
+        while lineStart < end {
+            var lineEnd = lineStart
+            while lineEnd < end, bytes[lineEnd] != ASCII.newline { lineEnd += 1 }
+            let line = bytes[lineStart..<lineEnd]
+            if !line.isEmpty {
+                var sep = lineStart
+                while sep < lineEnd, bytes[sep] != ASCII.space { sep += 1 }
+                guard sep < lineEnd, let value = unsigned(bytes[(sep + 1)..<lineEnd].trimmingSpace()) else {
+                    throw KernelFileError.malformed(path, "expected 'key value'", line: line)
+                }
+                body(bytes[lineStart..<sep], value)
+            }
+            lineStart = lineEnd + 1
+        }
+    }
+
+    /// Splits into lines (without the newline), skipping none.
+    public static func lines(_ bytes: some Collection<UInt8>) -> [ArraySlice<UInt8>] {
+        Array(bytes).split(separator: ASCII.newline, omittingEmptySubsequences: false).filter { !$0.isEmpty }
+    }
+}

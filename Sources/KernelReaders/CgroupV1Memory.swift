@@ -1,0 +1,64 @@
+/// cgroup v1 memory controller. Only reads: writing memory.max_usage_in_bytes would reset the
+/// peak for every reader, DRUM's own /stats/ included.
+final class CgroupV1Memory: CgroupMemoryReader {
+    let location: CgroupLocation
+    private let usage: Reading<HeldFile>
+    private let maxUsage: Reading<HeldFile>
+    private let stat: Reading<HeldFile>
+    private let oomControl: Reading<HeldFile>
+    private let failcnt: Reading<HeldFile>
+    private let limits: [(path: String, file: Reading<HeldFile>)]
+    private var intervalPeak = IntervalPeakFromLifetime()
+
+    init(location: CgroupLocation) {
+        self.location = location
+        let dir = location.directory
+        usage = hold(dir + "/memory.usage_in_bytes")
+        maxUsage = hold(dir + "/memory.max_usage_in_bytes")
+        stat = hold(dir + "/memory.stat")
+        oomControl = hold(dir + "/memory.oom_control")
+        failcnt = hold(dir + "/memory.failcnt")
+        limits = location.selfAndAncestors.map { (location.cgroupPath(ofDirectory: $0), hold($0 + "/memory.limit_in_bytes")) }
+    }
+
+    func read(hostTotalBytes: UInt64?) -> MemoryReading {
+        let current = usage.unsigned()
+        let peak = maxUsage.unsigned()
+        let statValues = stat.keyed(["total_inactive_file", "hierarchical_memory_limit"])
+        let oomKill = oomControl.keyed(["oom_kill"])[0]
+
+        var candidates = limits.map { (path: $0.path, bytes: $0.file.unsigned().value) }
+        // A limit above the visible mount root (in a container) shows only here.
+        if let hierarchical = statValues[1].value, hierarchical < unlimitedThreshold,
+           !candidates.contains(where: { $0.bytes.map { $0 <= hierarchical } ?? false }) {
+            candidates.append((path: "", bytes: hierarchical))
+        }
+        var limit = effectiveLimit(candidates, hostTotal: hostTotalBytes)
+        if case .value(var l) = limit, case .cgroup("") = l.source {
+            l.source = .aboveMount(location.mountPoint)
+            limit = .value(l)
+        }
+        if case .unavailable = limit, case .unavailable(let why) = limits.first?.file ?? .unavailable("no limit file") {
+            limit = .unavailable(why)
+        }
+
+        return MemoryReading(
+            current: current,
+            peak: peak,
+            intervalPeak: intervalPeak.next(current: current.value, lifetimePeak: peak.value),
+            limit: limit,
+            workingSet: workingSet(current, inactiveFile: statValues[0]),
+            oomKills: oomKill,
+            limitHits: failcnt.unsigned(),
+            pressureSomeAvg10: .unavailable("memory pressure is not reported by cgroup v1"),
+            pressureFullAvg10: .unavailable("memory pressure is not reported by cgroup v1"))
+    }
+}
+
+/// usage − inactive_file, clamped at 0 (what the kubelet evicts on).
+func workingSet(_ usage: Reading<UInt64>, inactiveFile: Reading<UInt64>) -> Reading<UInt64> {
+    switch (usage, inactiveFile) {
+    case (.value(let u), .value(let i)): return .value(u > i ? u - i : 0)
+    case (.unavailable(let r), _), (_, .unavailable(let r)): return .unavailable(r)
+    }
+}

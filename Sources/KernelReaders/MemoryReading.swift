@@ -1,0 +1,142 @@
+/// Where an effective memory limit comes from.
+public enum LimitSource: Sendable, Equatable, CustomStringConvertible {
+    /// The cgroup (path as the kernel names it) whose limit is the smallest on the way to the root.
+    case cgroup(String)
+    /// A limit set above the visible part of the hierarchy, known from v1 hierarchical_memory_limit.
+    case aboveMount(String)
+    /// No cgroup limit anywhere (or one above the host's RAM): the host's MemTotal.
+    case host
+
+    public var description: String {
+        switch self {
+        case .cgroup(let path): return path
+        case .aboveMount(let mount): return "above \(mount) (hierarchical_memory_limit)"
+        case .host: return "host"
+        }
+    }
+}
+
+public struct EffectiveLimit: Sendable, Equatable {
+    public var bytes: UInt64
+    public var source: LimitSource
+}
+
+public struct IntervalPeak: Sendable, Equatable {
+    public var bytes: UInt64
+    /// True when the kernel measured the peak over exactly this interval (v2 per-fd reset, or a
+    /// lifetime peak that rose during the interval); false for a lower bound.
+    public var exact: Bool
+}
+
+/// One reading of a cgroup's memory files.
+public struct MemoryReading: Sendable, Equatable {
+    public var current: Reading<UInt64>
+    public var peak: Reading<UInt64>
+    public var intervalPeak: Reading<IntervalPeak>
+    public var limit: Reading<EffectiveLimit>
+    public var workingSet: Reading<UInt64>
+    public var oomKills: Reading<UInt64>
+    /// v2 `oom` events (the limit was hit), v1 `failcnt` (allocations that hit the limit).
+    public var limitHits: Reading<UInt64>
+    public var pressureSomeAvg10: Reading<Double>
+    public var pressureFullAvg10: Reading<Double>
+
+    public static func unavailable(_ reason: String) -> MemoryReading {
+        MemoryReading(current: .unavailable(reason), peak: .unavailable(reason), intervalPeak: .unavailable(reason),
+                      limit: .unavailable(reason), workingSet: .unavailable(reason), oomKills: .unavailable(reason),
+                      limitHits: .unavailable(reason), pressureSomeAvg10: .unavailable(reason),
+                      pressureFullAvg10: .unavailable(reason))
+    }
+}
+
+/// Reads one cgroup's memory. v1 and v2 differ only in their implementations of this.
+public protocol CgroupMemoryReader: AnyObject {
+    var location: CgroupLocation { get }
+    func read(hostTotalBytes: UInt64?) -> MemoryReading
+}
+
+public enum CgroupMemory {
+    /// A reader for the memory cgroup at `location`, with its files held open.
+    public static func reader(for location: CgroupLocation) -> any CgroupMemoryReader {
+        switch location.version {
+        case .v1: return CgroupV1Memory(location: location)
+        case .v2: return CgroupV2Memory(location: location)
+        }
+    }
+}
+
+/// Interval peak where the kernel has no per-interval reset: if the lifetime peak rose since the
+/// last reading, the new lifetime peak was reached inside this interval (exact); otherwise the
+/// best known value is the larger of the two current readings (a lower bound).
+struct IntervalPeakFromLifetime {
+    private var previousPeak: UInt64?
+    private var previousCurrent: UInt64?
+
+    mutating func next(current: UInt64?, lifetimePeak: UInt64?) -> Reading<IntervalPeak> {
+        defer { previousPeak = lifetimePeak; previousCurrent = current }
+        if let lifetimePeak, let previousPeak, lifetimePeak > previousPeak {
+            return .value(IntervalPeak(bytes: lifetimePeak, exact: true))
+        }
+        guard let current else { return .unavailable("no current usage to bound the interval peak") }
+        return .value(IntervalPeak(bytes: max(current, previousCurrent ?? current), exact: false))
+    }
+}
+
+/// Page-rounded LONG_MAX and friends: anything this large means "no limit".
+let unlimitedThreshold: UInt64 = 0x7FFF_FFFF_FFFF_0000
+
+/// Picks the smallest limit over a cgroup and its ancestors; none, or one above the host's RAM,
+/// means the host's MemTotal.
+func effectiveLimit(_ limits: [(path: String, bytes: UInt64?)], hostTotal: UInt64?) -> Reading<EffectiveLimit> {
+    var best: EffectiveLimit?
+    for (path, bytes) in limits {
+        guard let bytes, bytes < unlimitedThreshold else { continue }
+        if let current = best, current.bytes <= bytes { continue }
+        best = EffectiveLimit(bytes: bytes, source: .cgroup(path))
+    }
+    if let hostTotal, (best?.bytes ?? .max) > hostTotal {
+        return .value(EffectiveLimit(bytes: hostTotal, source: .host))
+    }
+    if let best { return .value(best) }
+    return .unavailable("no cgroup limit and the host's MemTotal is unknown")
+}
+
+/// Holds a control file open if it exists; remembers why not otherwise.
+func hold(_ path: String, writable: Bool = false) -> Reading<HeldFile> {
+    do { return .value(try HeldFile(path: path, writable: writable)) } catch { return .unavailable("\(error)") }
+}
+
+extension Reading where Value == HeldFile {
+    func unsigned() -> Reading<UInt64> {
+        switch self {
+        case .unavailable(let r): return .unavailable(r)
+        case .value(let file):
+            do {
+                return .value(try file.withContents { bytes throws(KernelFileError) in
+                    try Parse.singleUnsigned(bytes, path: file.path)
+                })
+            } catch { return .unavailable("\(error)") }
+        }
+    }
+
+    /// Reads `key value` lines and returns the values of `keys` (each missing key is an error).
+    func keyed(_ keys: [StaticString]) -> [Reading<UInt64>] {
+        switch self {
+        case .unavailable(let r): return keys.map { _ in .unavailable(r) }
+        case .value(let file):
+            var found = [UInt64?](repeating: nil, count: keys.count)
+            do {
+                try file.withContents { bytes throws(KernelFileError) in
+                    try Parse.keyValueLines(bytes, path: file.path) { key, value in
+                        for (i, wanted) in keys.enumerated() where found[i] == nil && key.equals(wanted) {
+                            found[i] = value
+                        }
+                    }
+                }
+            } catch { return keys.map { _ in .unavailable("\(error)") } }
+            return zip(keys, found).map { key, value in
+                value.map { .value($0) } ?? .unavailable("\(file.path): no '\(key)' entry")
+            }
+        }
+    }
+}

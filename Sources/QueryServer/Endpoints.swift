@@ -1,0 +1,219 @@
+import History
+import KernelReaders
+import NIOHTTP1
+import Sampler
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The HTTP API, as pure functions from a request target to a response (no sockets here).
+public enum Endpoints {
+    /// Windows reach back at most ten years; samples per request at most this many.
+    static let maxWindowSeconds = 315_360_000.0
+    static let maxSamplesPerRequest: UInt64 = 10_000
+
+    public static func respond(method: HTTPMethod, uri: String, context: QueryContext) -> Response {
+        guard method == .GET || method == .HEAD else {
+            return .error(.methodNotAllowed, "method \(method.rawValue) not allowed; only GET and HEAD")
+        }
+        let path: Substring, query: Substring
+        if let q = uri.firstIndex(of: "?") {
+            path = uri[..<q]
+            query = uri[uri.index(after: q)...]
+        } else {
+            path = uri[...]
+            query = ""
+        }
+        do {
+            let params = try QueryParameters(query)
+            switch path {
+            case "/healthz": try params.allowOnly([]); return health(context)
+            case "/v1/snapshot": try params.allowOnly([]); return snapshot(context)
+            case "/v1/window": return try window(params, context)
+            case "/v1/samples": return try samples(params, context)
+            case "/stats", "/stats/": try params.allowOnly([]); return DrumStats.response(context)
+            case "/metrics": try params.allowOnly([]); return context.prometheus.response(context)
+            default: return .error(.notFound, "no such endpoint: \(path)")
+            }
+        } catch {
+            return .error(.badRequest, error.message)
+        }
+    }
+
+    // MARK: /healthz
+
+    static func health(_ context: QueryContext) -> Response {
+        let cadence = context.cadence()
+        let now = Clock.monotonicNanos()
+        let age: Double? = cadence.ticks == 0 ? nil : Double(now &- cadence.lastTickMono) / 1e9
+        let interval = Double(context.intervalNanos) / 1e9
+        let stale = age.map { $0 > 3 * interval } ?? true
+        return .json(stale ? .serviceUnavailable : .ok) { w in
+            w.field("status", stale ? (cadence.ticks == 0 ? "starting" : "stale") : "ok")
+            w.field("last_sample_age_seconds", age)
+            w.field("interval_seconds", interval)
+            w.field("ticks", cadence.ticks)
+            w.field("late_ticks", cadence.lateTicks)
+            w.field("missed_ticks", cadence.missedTicks)
+            w.field("lateness_seconds", object: { w in
+                w.field("p50", cadence.latenessPercentile(0.5).map { Double($0) / 1e9 })
+                w.field("p99", cadence.latenessPercentile(0.99).map { Double($0) / 1e9 })
+                w.field("max", cadence.ticks == 0 ? nil : Double(cadence.maxLatenessNanos) / 1e9)
+            })
+            w.field("samples_held", context.history.count)
+            w.field("capacity", context.history.capacity)
+        }
+    }
+
+    // MARK: /v1/snapshot
+
+    static func snapshot(_ context: QueryContext) -> Response {
+        guard let (sample, detail) = context.history.latest else {
+            return .error(.serviceUnavailable, "no sample taken yet")
+        }
+        let v = sample.values
+        return .json { w in
+            w.field("sequence", sample.sequence)
+            w.field("time", RFC3339.format(wallNanos: sample.wallNanos))
+            w.field("time_unix_ns", sample.wallNanos)
+            w.field("interval_seconds", Double(context.intervalNanos) / 1e9)
+            w.field("measured_interval_seconds", detail.intervalSeconds)
+            w.field("target", object: { w in
+                w.field("found", detail.target.found)
+                w.field("root_pid", detail.target.rootPid.map(Int64.init))
+                w.field("mode", detail.target.mode?.rawValue)
+                w.field("generation", UInt64(detail.target.generation))
+                w.field("process_count", detail.target.processCount)
+                w.field("message", detail.target.message)
+            })
+            w.field("cgroup", object: { w in
+                w.field("path", detail.cgroup?.path)
+                w.field("version", detail.cgroup.map { Int64($0.version) })
+            })
+            w.field("memory", object: { w in
+                w.field("current_bytes", v[.memoryCurrent])
+                w.field("peak_bytes", v[.memoryPeak])
+                w.field("interval_peak_bytes", v[.memoryIntervalPeak])
+                w.field("interval_peak_exact", detail.intervalPeakExact)
+                w.field("limit_bytes", v[.memoryLimit])
+                w.field("limit_source", detail.limitSource)
+                w.field("working_set_bytes", v[.memoryWorkingSet])
+                w.field("oom_kills", v[.memoryOOMKills])
+                w.field("pressure_some_avg10", v[.memoryPressureSome])
+                w.field("pressure_full_avg10", v[.memoryPressureFull])
+                w.field("host_total_bytes", detail.hostTotalBytes)
+                w.field("host_available_bytes", v[.hostAvailable])
+            })
+            w.field("cpu", object: { w in
+                w.field("tree_cores", v[.treeCPU])
+                w.field("cgroup_cores", v[.cgroupCPU])
+                w.field("limit_cores", v[.cpuLimit])
+                w.field("throttled_fraction", v[.cpuThrottled])
+            })
+            w.field("tree_rss_bytes", v[.treeRSS])
+            w.field("processes", array: { w in
+                for p in detail.processes {
+                    w.object { w in
+                        w.field("pid", Int64(p.pid))
+                        w.field("ppid", Int64(p.ppid))
+                        w.field("role", p.role)
+                        w.field("cmdline", p.cmdline.joined(separator: " "))
+                        w.field("rss_bytes", p.rssBytes)
+                        w.field("cpu_cores", p.cpuCores)
+                    }
+                }
+            })
+            w.field("unavailable", object: { w in
+                for metric in Metric.allCases {
+                    if let why = detail.unavailable[metric] { w.field(metric.name, why) }
+                }
+            })
+        }
+    }
+
+    // MARK: /v1/window
+
+    static func window(_ params: QueryParameters, _ context: QueryContext) throws(QueryParameters.Invalid) -> Response {
+        try params.allowOnly(["seconds", "samples"])
+        let seconds = try params.seconds("seconds", max: maxWindowSeconds)
+        let count = try params.unsigned("samples", range: 1...UInt64(Int32.max))
+        let spec: WindowSpec
+        switch (seconds, count) {
+        case (let s?, nil): spec = .seconds(s)
+        case (nil, let n?): spec = .samples(Int(n))
+        case (nil, nil): throw .init(message: "give parameter 'seconds' or 'samples'")
+        case (.some, .some): throw .init(message: "give only one of parameters 'seconds' and 'samples'")
+        }
+        let result = context.history.window(spec)
+        return .json { w in writeWindow(&w, result) }
+    }
+
+    static func writeWindow(_ w: inout JSONWriter, _ result: WindowResult) {
+        w.field("window", object: { w in
+            switch result.spec {
+            case .seconds(let s): w.field("seconds", s); w.field("samples_requested", nil as Int64?)
+            case .samples(let n): w.field("seconds", nil as Double?); w.field("samples_requested", n)
+            }
+            w.field("samples", result.sampleCount)
+            w.field("covered", result.covered)
+            w.field("from_sequence", result.fromSequence)
+            w.field("to_sequence", result.toSequence)
+        })
+        w.field("fields", object: { w in
+            for metric in Metric.allCases {
+                w.field(metric.name, object: { w in
+                    let s = result[metric]
+                    w.field("max", s?.max)
+                    w.field("max_time", s.map { RFC3339.format(wallNanos: $0.maxWallNanos) })
+                    w.field("max_sequence", s?.maxSequence)
+                    w.field("min", s?.min)
+                    w.field("avg", s?.average)
+                    w.field("last", s?.last)
+                    w.field("count", s?.count ?? 0)
+                })
+            }
+        })
+    }
+
+    // MARK: /v1/samples
+
+    static func samples(_ params: QueryParameters, _ context: QueryContext) throws(QueryParameters.Invalid) -> Response {
+        try params.allowOnly(["since", "limit"])
+        let since = try params.unsigned("since", range: 0...UInt64.max) ?? 0
+        let limit = try params.unsigned("limit", range: 1...maxSamplesPerRequest) ?? 1000
+        let (samples, truncated) = context.history.samples(after: since, limit: Int(limit))
+        return .json { w in
+            w.field("truncated", truncated)
+            w.field("next_since", samples.last?.sequence ?? since)
+            w.field("fields", array: { w in
+                w.value("sequence"); w.value("time_unix_ns"); w.value("generation")
+                for m in Metric.allCases { w.value(m.name) }
+            })
+            w.field("samples", array: { w in
+                for s in samples {
+                    w.array { w in
+                        w.value(s.sequence); w.value(s.wallNanos); w.value(UInt64(s.generation))
+                        for m in Metric.allCases { w.value(s.values[m]) }
+                    }
+                }
+            })
+        }
+    }
+}
+
+/// RFC 3339 timestamps in UTC with milliseconds.
+public enum RFC3339 {
+    public static func format(wallNanos: Int64) -> String {
+        var seconds = time_t(wallNanos / 1_000_000_000)
+        let millis = Int((wallNanos % 1_000_000_000) / 1_000_000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ v: Int32, _ width: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
+    }
+}

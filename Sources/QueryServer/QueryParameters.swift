@@ -1,0 +1,78 @@
+/// The query string of a request, with errors that name the parameter.
+struct QueryParameters {
+    private(set) var values: [String: String] = [:]
+
+    struct Invalid: Error { let message: String }
+
+    init(_ query: Substring) throws(Invalid) {
+        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = Self.decode(parts[0])
+            guard !name.isEmpty else { throw Invalid(message: "empty parameter name in query string") }
+            guard values[name] == nil else { throw Invalid(message: "parameter '\(name)' given twice") }
+            values[name] = parts.count > 1 ? Self.decode(parts[1]) : ""
+        }
+    }
+
+    /// Rejects parameters the endpoint does not know.
+    func allowOnly(_ names: Set<String>) throws(Invalid) {
+        if let unknown = values.keys.sorted().first(where: { !names.contains($0) }) {
+            let known = names.sorted().map { "'\($0)'" }.joined(separator: ", ")
+            throw Invalid(message: "unknown parameter '\(unknown)'" + (names.isEmpty ? " (this endpoint takes none)" : " (known: \(known))"))
+        }
+    }
+
+    func unsigned(_ name: String, range: ClosedRange<UInt64>) throws(Invalid) -> UInt64? {
+        guard let text = values[name] else { return nil }
+        guard let v = UInt64(text), range.contains(v) else {
+            throw Invalid(message: "parameter '\(name)' must be a whole number in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
+        }
+        return v
+    }
+
+    /// Seconds as a number (`90`, `0.5`) or a duration (`90s`, `5m`, `1h`, `250ms`).
+    func seconds(_ name: String, max: Double) throws(Invalid) -> Double? {
+        guard let text = values[name] else { return nil }
+        guard let v = DurationText.seconds(text) ?? Double(text), v.isFinite, v > 0, v <= max else {
+            throw Invalid(message: "parameter '\(name)' must be a positive number of seconds up to \(Int(max)) (or a duration like 90s, 5m, 1h), got '\(text)'")
+        }
+        return v
+    }
+
+    private static func decode(_ s: Substring) -> String {
+        var out: [UInt8] = []
+        var bytes = Array(s.utf8)[...]
+        while let b = bytes.popFirst() {
+            if b == UInt8(ascii: "+") { out.append(0x20); continue }
+            if b == UInt8(ascii: "%"), bytes.count >= 2,
+               let v = UInt8(String(decoding: bytes.prefix(2), as: UTF8.self), radix: 16) {
+                out.append(v)
+                bytes = bytes.dropFirst(2)
+                continue
+            }
+            out.append(b)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// Durations written like `100ms`, `1s`, `5m`, `1h`, `2d`.
+public enum DurationText {
+    public static func seconds(_ text: String) -> Double? {
+        let units: [(String, Double)] = [("ms", 0.001), ("us", 0.000_001), ("µs", 0.000_001), ("ns", 1e-9),
+                                         ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            let number = text.dropLast(suffix.count)
+            guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }), let v = Double(number) else { return nil }
+            return v * scale
+        }
+        return nil
+    }
+
+    public static func format(seconds: Double) -> String {
+        if seconds >= 3600, seconds.truncatingRemainder(dividingBy: 3600) == 0 { return "\(Int(seconds / 3600))h" }
+        if seconds >= 60, seconds.truncatingRemainder(dividingBy: 60) == 0 { return "\(Int(seconds / 60))m" }
+        if seconds >= 1, seconds == seconds.rounded() { return "\(Int(seconds))s" }
+        return "\(Int((seconds * 1000).rounded()))ms"
+    }
+}

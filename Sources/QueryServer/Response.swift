@@ -1,0 +1,24 @@
+import NIOHTTP1
+
+/// What an endpoint answers: status, content type and body bytes.
+public struct Response: Sendable {
+    public var status: HTTPResponseStatus
+    public var contentType: String
+    public var body: [UInt8]
+
+    static func json(_ status: HTTPResponseStatus = .ok, _ build: (inout JSONWriter) -> Void) -> Response {
+        var w = JSONWriter()
+        w.object(build)
+        w.appendNewline()
+        return Response(status: status, contentType: "application/json", body: w.bytes)
+    }
+
+    /// Every error body is `{"error": "..."}`.
+    public static func error(_ status: HTTPResponseStatus, _ message: String) -> Response {
+        json(status) { $0.field("error", message) }
+    }
+}
+
+extension JSONWriter {
+    mutating func appendNewline() { appendRaw(0x0A) }
+}

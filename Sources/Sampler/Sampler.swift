@@ -1,0 +1,300 @@
+import KernelReaders
+import Logging
+
+/// Takes one sample per call to `tick()`: finds or follows the DRUM target, walks its tree, and
+/// reads the watched cgroup. Synchronous and single-threaded: `SamplingLoop` calls it from its
+/// own queue, tests call it directly.
+public final class Sampler {
+    public let configuration: SamplerConfiguration
+    private let locator: CgroupLocator
+    private let discovery: DrumDiscovery
+    private let proc: ProcFiles
+    private let logger: Logger
+    private let meminfo: Reading<HeldFile>
+
+    private var root: TrackedProcess?
+    private var rootMode: DrumMode?
+    private var rootCmdline: HeldFile?
+    private var rootCmdlineBytes: [UInt8] = []
+    private var tree: ProcessTree
+    private var generation: UInt32 = 0
+    private var sequence: UInt64 = 0
+    private var lastDiscoveryMono: UInt64?
+    private var noTargetMessage = "no DRUM process found yet"
+
+    private var watched: CgroupSet?
+    private var memoryReader: (any CgroupMemoryReader)?
+    private var cpuReader: CgroupCPUReader?
+    private var previousCPU: (reading: CPUReading, mono: UInt64)?
+    private var previousMono: UInt64?
+
+    /// Discovery scans all of /proc, so without a target it runs at most this often.
+    static let rediscoverEveryNanos: UInt64 = 500_000_000
+
+    public init(configuration: SamplerConfiguration, logger: Logger = Logger(label: "drum-monitor.sampler")) throws(KernelFileError) {
+        self.configuration = configuration
+        self.logger = logger
+        locator = try CgroupLocator(paths: configuration.paths)
+        proc = ProcFiles(paths: configuration.paths)
+        discovery = DrumDiscovery(proc: proc, readEnvironment: configuration.readEnvironment)
+        tree = ProcessTree(paths: configuration.paths)
+        do { meminfo = .value(try HeldFile(path: configuration.paths.meminfo)) } catch { meminfo = .unavailable("\(error)") }
+    }
+
+    /// Takes a sample now.
+    public func tick() -> (Sample, SampleDetail) {
+        let mono = Clock.monotonicNanos()
+        let wall = Clock.wallNanos()
+        followTarget(now: mono)
+        if let root { tree.update(root: root, now: mono, ticksPerSecond: configuration.constants.clockTicksPerSecond) }
+        watchCgroup()
+
+        sequence += 1
+        var values = MetricValues()
+        var detail = SampleDetail(target: SampleDetail.Target(
+            found: root != nil, rootPid: root?.pid, mode: root == nil ? nil : rootMode, generation: generation,
+            processCount: root == nil ? 0 : tree.processes.count, message: root == nil ? noTargetMessage : nil))
+        if let previousMono, mono > previousMono { detail.intervalSeconds = Double(mono - previousMono) / 1e9 }
+        previousMono = mono
+
+        readHost(&values, &detail)
+        readMemory(&values, &detail)
+        readCPU(&values, &detail, now: mono)
+        readTree(&values, &detail)
+        for metric in Metric.allCases where values[metric] == nil && detail.unavailable[metric] == nil {
+            detail.unavailable[metric] = "not measured"
+        }
+        let sample = Sample(sequence: sequence, wallNanos: wall, monoNanos: mono, generation: generation, values: values)
+        return (sample, detail)
+    }
+
+    // MARK: - Target
+
+    private func followTarget(now: UInt64) {
+        if let current = root {
+            if !current.refresh(now: now, ticksPerSecond: configuration.constants.clockTicksPerSecond) {
+                logger.info("DRUM root \(current.pid) is gone")
+                detach(message: "DRUM process \(current.pid) exited; looking for it again")
+            } else if rootExeced() {
+                // Same process, new program (DRUM exec's into gunicorn): re-classify.
+                let argv = ProcCmdline.parse(rootCmdlineBytes)
+                rootMode = DrumCommandLine.classify(argv) { [discovery, pid = current.pid] in
+                    discovery.readEnvironment ? (try? discovery.proc.environment(pid, DrumCommandLine.gunicornArgsVariable)) ?? nil : nil
+                } ?? (configuration.target == .discover ? rootMode : .pid)
+                current.cmdline = argv
+                generation &+= 1
+                logger.info("DRUM root \(current.pid) exec'd: now \(rootMode?.rawValue ?? "?") \(argv.joined(separator: " "))")
+            }
+        }
+        if case .pidfile(let file) = configuration.target {
+            do {
+                let pid = try PidFile.read(file)
+                if let current = root, current.pid != pid { detach(message: "pidfile \(file) now names \(pid)") }
+                if root == nil { attach(pid: pid) }
+            } catch {
+                if root != nil { detach(message: "\(error)") }
+                noTargetMessage = "no target: \(error)"
+            }
+            return
+        }
+        guard root == nil else { return }
+        switch configuration.target {
+        case .pid(let pid):
+            attach(pid: pid)
+        case .discover:
+            if let last = lastDiscoveryMono, now &- last < Self.rediscoverEveryNanos { return }
+            lastDiscoveryMono = now
+            let roots = discovery.findRoots()
+            if let first = roots.first {
+                if roots.count > 1 {
+                    logger.warning("\(roots.count) DRUM servers found; watching the oldest, pid \(first.pid). Use --pid to choose.")
+                }
+                attach(pid: first.pid, known: first)
+            } else {
+                noTargetMessage = "no DRUM process found (looking for `drum server`, DRUM's gunicorn or -m datarobot_drum)"
+            }
+        case .pidfile:
+            break
+        }
+    }
+
+    private func attach(pid: Int32, known: DiscoveredTarget? = nil) {
+        let target: DiscoveredTarget
+        do {
+            target = try known ?? discovery.target(pid: pid)
+            let tracked = try TrackedProcess(pid: target.pid, paths: configuration.paths, proc: proc)
+            guard tracked.startTimeTicks == target.startTimeTicks else {
+                noTargetMessage = "pid \(pid) changed while attaching"
+                return
+            }
+            tracked.role = "master"
+            _ = tracked.refresh(now: Clock.monotonicNanos(), ticksPerSecond: configuration.constants.clockTicksPerSecond)
+            root = tracked
+        } catch {
+            noTargetMessage = "no target: pid \(pid): \(error)"
+            return
+        }
+        rootMode = target.mode
+        rootCmdline = try? HeldFile(path: configuration.paths.proc(target.pid, "cmdline"))
+        rootCmdlineBytes = (try? rootCmdline?.readAll()) ?? []
+        tree.reset()
+        generation &+= 1
+        watched = nil // re-locate the cgroup: a restarted DRUM may live elsewhere
+        logger.info("watching DRUM root \(target.pid) (\(target.mode.rawValue)): \(target.argv.joined(separator: " "))")
+    }
+
+    private func detach(message: String) {
+        root = nil
+        rootCmdline = nil
+        rootMode = nil
+        tree.reset()
+        watched = nil
+        noTargetMessage = message
+    }
+
+    /// True when the root's cmdline changed since the last tick (one pread of a held descriptor).
+    private func rootExeced() -> Bool {
+        guard let file = rootCmdline, let bytes = try? file.readAll() else { return false }
+        if bytes == rootCmdlineBytes { return false }
+        rootCmdlineBytes = bytes
+        return true
+    }
+
+    // MARK: - Cgroup
+
+    private func watchCgroup() {
+        guard watched == nil else { return }
+        let set: CgroupSet
+        if let override = configuration.cgroupOverride {
+            var entries = locator.mounts.compactMap { mount -> ProcCgroupEntry? in
+                if case .v1(let c) = mount.kind { return ProcCgroupEntry(hierarchyID: 1, controllers: c, path: override) }
+                return nil
+            }
+            entries.append(ProcCgroupEntry(hierarchyID: 0, controllers: [], path: override))
+            set = locator.locate(entries: entries, source: "the configured cgroup \(override)")
+        } else {
+            let pid = root?.pid ?? configuration.fallbackPid
+            do { set = try locator.locate(pid: pid) } catch {
+                let why = Reading<CgroupLocation>.unavailable("\(error)")
+                set = CgroupSet(memory: why, cpu: why, cpuacct: why)
+            }
+        }
+        watched = set
+        memoryReader = set.memory.value.map { CgroupMemory.reader(for: $0) }
+        cpuReader = CgroupCPUReader(cgroups: set)
+        previousCPU = nil
+    }
+
+    // MARK: - Readings
+
+    private func readHost(_ values: inout MetricValues, _ detail: inout SampleDetail) {
+        let host: Reading<HostMemory> = {
+            guard case .value(let file) = meminfo else { return meminfo.map { _ in HostMemory(totalBytes: 0, availableBytes: 0, freeBytes: 0) } }
+            return Reading { () throws -> HostMemory in
+                try file.withContents { b throws(KernelFileError) in try HostMemory.parse(b, path: file.path) }
+            }
+        }()
+        switch host {
+        case .value(let h):
+            values[.hostAvailable] = Double(h.availableBytes)
+            detail.hostTotalBytes = h.totalBytes
+            detail.hostFreeBytes = h.freeBytes
+        case .unavailable(let why):
+            detail.unavailable[.hostAvailable] = why
+        }
+    }
+
+    private func readMemory(_ values: inout MetricValues, _ detail: inout SampleDetail) {
+        if let location = watched?.memory.value { detail.cgroup = SampleDetail.Cgroup(path: location.path, version: location.version.rawValue) }
+        let reading: MemoryReading
+        if let memoryReader {
+            reading = memoryReader.read(hostTotalBytes: detail.hostTotalBytes)
+        } else {
+            reading = .unavailable(watched?.memory.reason ?? "no memory cgroup")
+        }
+        func put(_ metric: Metric, _ r: Reading<UInt64>) {
+            switch r {
+            case .value(let v): values[metric] = Double(v)
+            case .unavailable(let why): detail.unavailable[metric] = why
+            }
+        }
+        put(.memoryCurrent, reading.current)
+        put(.memoryPeak, reading.peak)
+        put(.memoryIntervalPeak, reading.intervalPeak.map(\.bytes))
+        detail.intervalPeakExact = reading.intervalPeak.value?.exact
+        put(.memoryLimit, reading.limit.map(\.bytes))
+        detail.limitSource = reading.limit.value?.source.description
+        put(.memoryWorkingSet, reading.workingSet)
+        put(.memoryOOMKills, reading.oomKills)
+        for (metric, r) in [(Metric.memoryPressureSome, reading.pressureSomeAvg10), (.memoryPressureFull, reading.pressureFullAvg10)] {
+            switch r {
+            case .value(let v): values[metric] = v
+            case .unavailable(let why): detail.unavailable[metric] = why
+            }
+        }
+    }
+
+    private func readCPU(_ values: inout MetricValues, _ detail: inout SampleDetail, now: UInt64) {
+        guard let cpuReader else {
+            for m in [Metric.cgroupCPU, .cpuLimit, .cpuThrottled] { detail.unavailable[m] = "no cpu cgroup" }
+            return
+        }
+        let reading = cpuReader.read()
+        switch reading.limitCores {
+        case .value(let cores):
+            if let cores { values[.cpuLimit] = cores } else { detail.unavailable[.cpuLimit] = "no CPU quota (unlimited)" }
+        case .unavailable(let why): detail.unavailable[.cpuLimit] = why
+        }
+        defer { previousCPU = (reading, now) }
+        guard let previous = previousCPU, now > previous.mono else {
+            let why = "needs two readings; the first was just taken"
+            detail.unavailable[.cgroupCPU] = reading.usageNanos.reason ?? why
+            detail.unavailable[.cpuThrottled] = reading.periods.reason ?? why
+            return
+        }
+        let elapsed = Double(now - previous.mono)
+        switch (reading.usageNanos, previous.reading.usageNanos) {
+        case (.value(let u), .value(let p)) where u >= p: values[.cgroupCPU] = Double(u - p) / elapsed
+        case (.unavailable(let why), _), (_, .unavailable(let why)): detail.unavailable[.cgroupCPU] = why
+        default: detail.unavailable[.cgroupCPU] = "CPU usage counter went backwards (cgroup recreated?)"
+        }
+        switch (reading.periods, reading.throttledPeriods, previous.reading.periods, previous.reading.throttledPeriods) {
+        case (.value(let p), .value(let t), .value(let pp), .value(let pt)) where p >= pp && t >= pt:
+            values[.cpuThrottled] = p > pp ? Double(t - pt) / Double(p - pp) : 0
+        default:
+            detail.unavailable[.cpuThrottled] = reading.periods.reason ?? reading.throttledPeriods.reason ?? "throttling counters went backwards"
+        }
+    }
+
+    private func readTree(_ values: inout MetricValues, _ detail: inout SampleDetail) {
+        guard let root else {
+            for m in [Metric.treeCPU, .treeRSS, .processCount] { detail.unavailable[m] = noTargetMessage }
+            return
+        }
+        let pageSize = configuration.constants.pageSize
+        let rootArgv = root.cmdline
+        var rss: UInt64 = 0
+        var cpu: Double = 0
+        var processes: [SampleDetail.Process] = []
+        processes.reserveCapacity(tree.processes.count)
+        for process in tree.processes.values {
+            if process !== root {
+                process.role = (process.cmdline == rootArgv || DrumCommandLine.classify(process.cmdline) != nil) ? "worker" : "child"
+            }
+            let bytes = process.stat.rssPages &* pageSize
+            rss &+= bytes
+            cpu += process.cpuCores ?? 0
+            processes.append(SampleDetail.Process(pid: process.pid, ppid: process.stat.ppid, role: process.role,
+                                                  cmdline: process.cmdline, rssBytes: bytes, cpuCores: process.cpuCores))
+        }
+        processes.sort { a, b in
+            let aRoot = a.pid == root.pid, bRoot = b.pid == root.pid
+            return aRoot != bRoot ? aRoot : a.pid < b.pid
+        }
+        values[.treeRSS] = Double(rss)
+        values[.processCount] = Double(processes.count)
+        // Absent until the root has two readings; a newly forked worker adds from its second.
+        if root.cpuCores != nil { values[.treeCPU] = cpu } else { detail.unavailable[.treeCPU] = "needs two readings of the DRUM root" }
+        detail.processes = processes
+    }
+}

@@ -1,0 +1,137 @@
+import Dispatch
+import Synchronization
+
+/// How well the timer keeps its cadence.
+public struct Cadence: Sendable, Equatable {
+    public var ticks: UInt64 = 0
+    /// Ticks that ran more than a tenth of an interval after their scheduled time.
+    public var lateTicks: UInt64 = 0
+    /// Scheduled ticks that never ran because the previous one overran (not caught up).
+    public var missedTicks: UInt64 = 0
+    public var lastTickMono: UInt64 = 0
+    public var maxLatenessNanos: UInt64 = 0
+    /// The most recent latenesses, for percentiles.
+    var recentLateness: [UInt64] = []
+    var recentNext = 0
+
+    static let recentCapacity = 4096
+
+    public init() {}
+
+    mutating func record(latenessNanos: UInt64) {
+        if recentLateness.count < Self.recentCapacity {
+            recentLateness.append(latenessNanos)
+        } else {
+            recentLateness[recentNext] = latenessNanos
+            recentNext = (recentNext + 1) % Self.recentCapacity
+        }
+        if latenessNanos > maxLatenessNanos { maxLatenessNanos = latenessNanos }
+    }
+
+    /// Lateness percentile (0...1) over the recent ticks, in nanoseconds.
+    public func latenessPercentile(_ p: Double) -> UInt64? {
+        guard !recentLateness.isEmpty else { return nil }
+        let sorted = recentLateness.sorted()
+        let index = Swift.min(sorted.count - 1, Swift.max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))
+        return sorted[index]
+    }
+}
+
+/// Runs a `Sampler` on a `DispatchSourceTimer` on its own serial queue. An overrun never causes a
+/// burst of catch-up ticks: the timer coalesces missed fires into one, and they are counted.
+public final class SamplingLoop: Sendable {
+    /// The sampler and the timer are touched only on `queue`.
+    private final class Confined: @unchecked Sendable {
+        var sampler: Sampler
+        var intervalNanos: UInt64
+        var timer: (any DispatchSourceTimer)?
+        var firesSeen: UInt64 = 0
+        var firstDeadline: UInt64 = 0
+        init(sampler: Sampler, intervalNanos: UInt64) {
+            self.sampler = sampler
+            self.intervalNanos = intervalNanos
+        }
+    }
+
+    private let queue = DispatchQueue(label: "drum-monitor.sampler", qos: .userInitiated)
+    private let confined: Confined
+    private let cadence = Mutex(Cadence())
+    private let sink: @Sendable (Sample, SampleDetail) -> Void
+
+    public init(sampler: sending Sampler, intervalNanos: UInt64, sink: @escaping @Sendable (Sample, SampleDetail) -> Void) {
+        confined = Confined(sampler: sampler, intervalNanos: intervalNanos)
+        self.sink = sink
+    }
+
+    public var progress: Cadence { cadence.withLock { $0 } }
+
+    /// Takes one sample right away (so there is data before the first interval), then ticks.
+    /// `firstSample` runs on the sampler's queue once that first sample is in.
+    public func start(firstSample: (@Sendable () -> Void)? = nil) {
+        queue.async { [self] in
+            tick(scheduled: Clock.monotonicNanos(), fires: 1)
+            firstSample?()
+            schedule()
+        }
+    }
+
+    /// Replaces the sampler (new target settings) and/or the interval, between two ticks.
+    public func reconfigure(intervalNanos: UInt64, sampler: sending Sampler?) {
+        let box = SendingBox(sampler)
+        queue.sync {
+            if let sampler = box.take() { confined.sampler = sampler }
+            guard intervalNanos != confined.intervalNanos else { return }
+            confined.intervalNanos = intervalNanos
+            confined.timer?.cancel()
+            schedule()
+        }
+    }
+
+    /// Stops the timer; returns once no tick is running.
+    public func stop() {
+        queue.sync {
+            confined.timer?.cancel()
+            confined.timer = nil
+        }
+    }
+
+    /// On `queue`: an anchored repeating timer; missed fires are coalesced, never replayed.
+    private func schedule() {
+        let interval = confined.intervalNanos
+        let timer = DispatchSource.makeTimerSource(flags: .strict, queue: queue)
+        confined.firstDeadline = Clock.monotonicNanos() &+ interval
+        confined.firesSeen = 0
+        timer.schedule(deadline: .now() + .nanoseconds(Int(interval)), repeating: .nanoseconds(Int(interval)),
+                       leeway: .nanoseconds(Int(Swift.max(interval / 1000, 50_000))))
+        timer.setEventHandler { [self] in
+            guard let timer = confined.timer else { return }
+            let fires = Swift.max(UInt64(timer.data), 1)
+            confined.firesSeen &+= fires
+            let scheduled = confined.firstDeadline &+ (confined.firesSeen &- 1) &* confined.intervalNanos
+            tick(scheduled: scheduled, fires: fires)
+        }
+        confined.timer = timer
+        timer.resume()
+    }
+
+    private func tick(scheduled: UInt64, fires: UInt64) {
+        let (sample, detail) = confined.sampler.tick()
+        let lateness = sample.monoNanos > scheduled ? sample.monoNanos - scheduled : 0
+        let interval = confined.intervalNanos
+        cadence.withLock { c in
+            c.ticks &+= 1
+            c.missedTicks &+= fires - 1
+            if lateness > interval / 10 { c.lateTicks &+= 1 }
+            c.lastTickMono = sample.monoNanos
+            c.record(latenessNanos: lateness)
+        }
+        sink(sample, detail)
+    }
+}
+
+/// Carries a non-Sendable value into the sampler's queue exactly once.
+private final class SendingBox<T>: @unchecked Sendable {
+    private var value: T?
+    init(_ value: sending T?) { self.value = value }
+    func take() -> T? { defer { value = nil }; return value }
+}

@@ -1,0 +1,24 @@
+import ArgumentParser
+
+/// `drum-monitor check-config [FILE]`: validates a configuration and prints the result.
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate a configuration file (with DRUM_MONITOR_* overrides) and print the effective settings.")
+
+    @Argument(help: "The file to check (default \(DaemonConfig.defaultPath)).") var file: String?
+
+    func run() throws {
+        let environment = ProcessEnvironment.current()
+        let path = file ?? environment[ConfigLoader.configFileVariable] ?? DaemonConfig.defaultPath
+        let loader = ConfigLoader(file: path, fileRequired: true, environment: environment, flags: [:])
+        do {
+            let config = try loader.load()
+            print("\(path): OK")
+            for key in DaemonConfig.keys { print("  \(key.name): \(key.show(config))") }
+        } catch {
+            writeStderr("\(error)\n")
+            throw ExitCode(1)
+        }
+    }
+}

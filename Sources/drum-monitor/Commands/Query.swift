@@ -1,0 +1,73 @@
+import ArgumentParser
+import QueryServer
+
+/// `drum-monitor query …`: asks the running daemon.
+struct Query: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ask the running daemon: snapshot | window DURATION | samples | stats | health.")
+
+    enum What: String, ExpressibleByArgument, CaseIterable {
+        case snapshot, window, samples, stats, health
+    }
+
+    @Argument(help: "snapshot, window, samples, stats or health.") var what: What
+    @Argument(help: "For window: a duration (e.g. 60s, 5m, 1h) or a number of samples with --samples.") var duration: String?
+    @Flag(name: .customLong("samples"), help: "For window: DURATION is a number of samples.") var bySamples = false
+    @Option(name: .long, help: "For samples: only samples after this sequence.") var since: UInt64?
+    @Option(name: .long, help: "For samples: at most this many.") var limit: Int?
+    @Option(name: .long, help: "Unix socket of the daemon.") var socket: String?
+    @Flag(name: .long, help: "Print the daemon's JSON as is.") var json = false
+
+    func validate() throws {
+        if what == .window, duration == nil { throw ValidationError("window needs a DURATION, e.g. `query window 5m`") }
+        if what != .window, duration != nil { throw ValidationError("only window takes a DURATION") }
+    }
+
+    func target() -> String {
+        switch what {
+        case .snapshot: return "/v1/snapshot"
+        case .health: return "/healthz"
+        case .stats: return "/stats/"
+        case .window: return bySamples ? "/v1/window?samples=\(duration ?? "")" : "/v1/window?seconds=\(duration ?? "")"
+        case .samples:
+            var query: [String] = []
+            if let since { query.append("since=\(since)") }
+            if let limit { query.append("limit=\(limit)") }
+            return "/v1/samples" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+        }
+    }
+
+    func run() throws {
+        let environment = ProcessEnvironment.current()
+        let path = socket ?? environment["DRUM_MONITOR_SOCKET"] ?? DaemonConfig().socket
+        let answer: (status: Int, body: [UInt8])
+        do { answer = try UnixHTTPClient(socketPath: path).get(target()) } catch {
+            writeStderr("drum-monitor: \(error)\n")
+            throw ExitCode(3)
+        }
+        // /healthz answers 503 with a body worth showing when the sampler is stale.
+        let isError = answer.status >= 400 && !(what == .health && answer.status == 503)
+        if isError {
+            let message = (try? Documents.decode(ErrorDocument.self, answer.body).error) ?? String(decoding: answer.body, as: UTF8.self)
+            writeStderr("drum-monitor: the daemon answered \(answer.status): \(message)\n")
+            throw ExitCode(1)
+        }
+        if json {
+            print(String(decoding: answer.body, as: UTF8.self), terminator: "")
+        } else {
+            do {
+                switch what {
+                case .snapshot: print(HumanFormat.snapshot(try Documents.decode(SnapshotDocument.self, answer.body)))
+                case .window: print(HumanFormat.window(try Documents.decode(WindowDocument.self, answer.body)))
+                case .health: print(HumanFormat.health(try Documents.decode(HealthDocument.self, answer.body)))
+                case .samples: print(HumanFormat.samples(try Documents.decode(SamplesDocument.self, answer.body)))
+                case .stats: print(HumanFormat.stats(try Documents.decode(StatsDocument.self, answer.body)))
+                }
+            } catch {
+                writeStderr("drum-monitor: cannot read the daemon's answer: \(error)\n")
+                throw ExitCode(1)
+            }
+        }
+        if what == .health && answer.status == 503 { throw ExitCode(1) }
+    }
+}

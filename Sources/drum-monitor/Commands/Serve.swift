@@ -1,0 +1,90 @@
+import ArgumentParser
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `drum-monitor serve`: the daemon.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the daemon: sample on a timer, keep the history in memory, serve it on a Unix socket.",
+        discussion: "Settings come from the file (default \(DaemonConfig.defaultPath), or $DRUM_MONITOR_CONFIG), then DRUM_MONITOR_<KEY> variables, then these flags.")
+
+    @Option(name: .long, help: "Configuration file (YAML).") var config: String?
+    @Option(name: .long, help: "Unix socket path.") var socket: String?
+    @Option(name: .long, help: "Sampling interval, e.g. 100ms, 1s.") var interval: String?
+    @Option(name: .long, help: "History to keep, e.g. 1h.") var retention: String?
+    @Option(name: .long, help: "Watch this pid instead of discovering DRUM.") var pid: String?
+    @Option(name: .long, help: "Watch the pid in this file.") var pidfile: String?
+    @Option(name: .customLong("socket-mode"), help: "Socket file mode, octal.") var socketMode: String?
+    @Option(name: .customLong("socket-group"), help: "Socket file group.") var socketGroup: String?
+    @Option(name: .long, help: "Watch this cgroup instead of the target's.") var cgroup: String?
+    @Option(name: .customLong("read-environment"), help: "true/false: read /proc/PID/environ.") var readEnvironment: String?
+    @Option(name: .customLong("log-level"), help: "trace … critical.") var logLevel: String?
+    @Option(name: .customLong("max-connections"), help: "Query connections open at once.") var maxConnections: String?
+    @Option(name: .customLong("idle-timeout"), help: "Close silent connections after this.") var idleTimeout: String?
+    @Option(name: .customLong("head-timeout"), help: "408 for request heads slower than this.") var headTimeout: String?
+    @Option(name: .customLong("max-head-bytes"), help: "431 for request heads larger than this.") var maxHeadBytes: String?
+
+    var flags: [String: String] {
+        var f: [String: String] = [:]
+        let pairs: [(String, String?)] = [
+            ("socket", socket), ("interval", interval), ("retention", retention), ("pid", pid), ("pidfile", pidfile),
+            ("socket_mode", socketMode), ("socket_group", socketGroup), ("cgroup", cgroup),
+            ("read_environment", readEnvironment), ("log_level", logLevel), ("max_connections", maxConnections),
+            ("idle_timeout", idleTimeout), ("head_timeout", headTimeout), ("max_head_bytes", maxHeadBytes),
+        ]
+        for (k, v) in pairs { if let v { f[k] = v } }
+        // --pid and --pidfile replace whatever the file says about the other.
+        if pid != nil, f["pidfile"] == nil { f["pidfile"] = "" }
+        if pidfile != nil, f["pid"] == nil { f["pid"] = "0" }
+        return f
+    }
+
+    func run() async throws {
+        let environment = ProcessEnvironment.current()
+        let explicitFile = config ?? environment[ConfigLoader.configFileVariable]
+        let loader = ConfigLoader(file: explicitFile ?? DaemonConfig.defaultPath, fileRequired: explicitFile != nil,
+                                  environment: environment, flags: flags)
+        let settings: DaemonConfig
+        do { settings = try loader.load() } catch {
+            writeStderr("drum-monitor: invalid configuration:\n\(error)\n")
+            throw ExitCode(2)
+        }
+        LogSetup.bootstrap(level: settings.logLevel)
+        let logger = Logger(label: "drum-monitor")
+        do {
+            try await Daemon(config: settings, loader: loader, logger: logger).run()
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+enum ProcessEnvironment {
+    static func current() -> [String: String] {
+        var env: [String: String] = [:]
+        var p = environ
+        while let entry = p.pointee {
+            let text = String(cString: entry)
+            if let eq = text.firstIndex(of: "=") { env[String(text[..<eq])] = String(text[text.index(after: eq)...]) }
+            p += 1
+        }
+        return env
+    }
+}
+
+func writeStderr(_ text: String) {
+    var bytes = Array(text.utf8)
+    bytes.withUnsafeMutableBytes { raw in
+        guard let base = raw.baseAddress else { return }
+        var offset = 0
+        while offset < raw.count {
+            let n = write(2, base + offset, raw.count - offset)
+            if n <= 0 { break }
+            offset += n
+        }
+    }
+}

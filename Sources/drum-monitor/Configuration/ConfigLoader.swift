@@ -1,0 +1,161 @@
+import Yams
+
+/// One problem with the configuration, naming where it came from, the line and the key.
+struct ConfigProblem: Error, CustomStringConvertible, Equatable {
+    var source: String
+    var line: Int?
+    var key: String?
+    var message: String
+
+    var description: String {
+        var where_ = source
+        if let line { where_ += ":\(line)" }
+        if let key { return "\(where_): key '\(key)': \(message)" }
+        return "\(where_): \(message)"
+    }
+}
+
+struct ConfigErrors: Error, CustomStringConvertible {
+    var problems: [ConfigProblem]
+    var description: String { problems.map(\.description).joined(separator: "\n") }
+}
+
+/// Builds the configuration: defaults, then the YAML file, then DRUM_MONITOR_* variables, then
+/// command-line flags; later layers win. Every problem in every layer is reported, not just the
+/// first, and unknown keys are problems.
+struct ConfigLoader {
+    /// nil: no file (defaults + environment + flags). A missing file that was asked for is an error.
+    var file: String?
+    var fileRequired: Bool
+    var environment: [String: String]
+    var flags: [String: String]
+
+    static let configFileVariable = "DRUM_MONITOR_CONFIG"
+
+    func load() throws(ConfigErrors) -> DaemonConfig {
+        var config = DaemonConfig()
+        var problems: [ConfigProblem] = []
+        if let file { problems += applyFile(file, to: &config) }
+        for (name, value) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("DRUM_MONITOR_") {
+            if name == Self.configFileVariable { continue }
+            let keyName = String(name.dropFirst("DRUM_MONITOR_".count)).lowercased()
+            guard let key = DaemonConfig.key(named: keyName) else {
+                problems.append(ConfigProblem(source: "environment", key: name, message: "unknown setting (known: \(Self.knownKeys))"))
+                continue
+            }
+            do { try key.apply(&config, value) } catch {
+                problems.append(ConfigProblem(source: "environment", key: name, message: error.message))
+            }
+        }
+        for (name, value) in flags.sorted(by: { $0.key < $1.key }) {
+            guard let key = DaemonConfig.key(named: name) else {
+                problems.append(ConfigProblem(source: "command line", key: name, message: "unknown setting"))
+                continue
+            }
+            do { try key.apply(&config, value) } catch {
+                problems.append(ConfigProblem(source: "command line", key: key.flag, message: error.message))
+            }
+        }
+        if problems.isEmpty {
+            problems += config.crossCheck().map { ConfigProblem(source: file ?? "configuration", message: $0) }
+        }
+        guard problems.isEmpty else { throw ConfigErrors(problems: problems) }
+        return config
+    }
+
+    static var knownKeys: String { DaemonConfig.keys.map(\.name).joined(separator: ", ") }
+
+    private func applyFile(_ path: String, to config: inout DaemonConfig) -> [ConfigProblem] {
+        let text: String
+        do {
+            text = try readText(path)
+        } catch {
+            if !fileRequired, error.notFound { return [] }
+            return [ConfigProblem(source: path, message: error.message)]
+        }
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            return [ConfigProblem(source: path, line: Self.line(of: error), message: "not valid YAML: \(Self.problem(of: error))")]
+        } catch {
+            return [ConfigProblem(source: path, message: "not valid YAML: \(error)")]
+        }
+        guard let root else { return [] } // an empty file: all defaults
+        guard case .mapping(let mapping) = root else {
+            return [ConfigProblem(source: path, line: root.mark?.line, message: "the top level must be a mapping of 'key: value' lines")]
+        }
+        var problems: [ConfigProblem] = []
+        var seen = Set<String>()
+        for (keyNode, valueNode) in mapping {
+            let line = keyNode.mark?.line
+            guard case .scalar(let keyScalar) = keyNode else {
+                problems.append(ConfigProblem(source: path, line: line, message: "keys must be plain words"))
+                continue
+            }
+            let name = keyScalar.string
+            guard let key = DaemonConfig.key(named: name) else {
+                problems.append(ConfigProblem(source: path, line: line, key: name, message: "unknown key (known: \(Self.knownKeys))"))
+                continue
+            }
+            guard seen.insert(name).inserted else {
+                problems.append(ConfigProblem(source: path, line: line, key: name, message: "given twice"))
+                continue
+            }
+            guard case .scalar(let valueScalar) = valueNode else {
+                problems.append(ConfigProblem(source: path, line: valueNode.mark?.line ?? line, key: name, message: "value must be a single value, not a list or mapping"))
+                continue
+            }
+            let isNull = valueScalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(valueScalar.string)
+            do { try key.apply(&config, isNull ? "" : valueScalar.string) } catch {
+                problems.append(ConfigProblem(source: path, line: valueScalar.mark?.line ?? line, key: name, message: error.message))
+            }
+        }
+        return problems
+    }
+
+    private static func line(of error: YamlError) -> Int? {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
+        default: return nil
+        }
+    }
+
+    private static func problem(of error: YamlError) -> String {
+        switch error {
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): return problem
+        default: return "\(error)"
+        }
+    }
+}
+
+struct FileReadError: Error {
+    let message: String
+    let notFound: Bool
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads a UTF-8 text file; invalid UTF-8 is an error naming the file.
+func readText(_ path: String) throws(FileReadError) -> String {
+    guard let f = fopen(path, "rb") else {
+        let e = errno
+        throw FileReadError(message: "cannot open: \(String(cString: strerror(e)))", notFound: e == ENOENT)
+    }
+    defer { fclose(f) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&chunk, 1, chunk.count, f)
+        if n > 0 { bytes += chunk[0..<n] }
+        if n < chunk.count { break }
+        if bytes.count > 1 << 20 { throw FileReadError(message: "larger than 1 MiB; not a configuration file", notFound: false) }
+    }
+    if ferror(f) != 0 { throw FileReadError(message: "read error", notFound: false) }
+    guard let text = String(validating: bytes, as: UTF8.self) else {
+        throw FileReadError(message: "not UTF-8 text", notFound: false)
+    }
+    return text
+}

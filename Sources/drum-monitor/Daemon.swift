@@ -1,0 +1,189 @@
+import Dispatch
+import History
+import KernelReaders
+import Logging
+import NIOCore
+import NIOPosix
+import QueryServer
+import Sampler
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The daemon's life: sample, serve, tell systemd, reload on SIGHUP, stop on SIGTERM/SIGINT.
+final class Daemon: Sendable {
+    private let loader: ConfigLoader
+    private let logger: Logger
+    private let systemd = SystemdNotifier()
+    private let config: Mutex<DaemonConfig>
+    private let history: History
+    private let loop: SamplingLoop
+    private let supervisionQueue = DispatchQueue(label: "drum-monitor.supervision")
+
+    init(config: DaemonConfig, loader: ConfigLoader, logger: Logger) throws {
+        self.loader = loader
+        self.logger = logger
+        self.config = Mutex(config)
+        history = History(capacity: config.capacity, intervalNanos: config.intervalNanos)
+        let sampler = try Sampler(configuration: Self.samplerConfiguration(config), logger: logger)
+        loop = SamplingLoop(sampler: sampler, intervalNanos: config.intervalNanos) { [history] sample, detail in
+            history.append(sample, detail: detail)
+        }
+    }
+
+    static func samplerConfiguration(_ c: DaemonConfig) -> SamplerConfiguration {
+        SamplerConfiguration(target: c.target, cgroupOverride: c.cgroup, readEnvironment: c.readEnvironment,
+                             fallbackPid: getpid())
+    }
+
+    func run() async throws {
+        let initial = config.withLock { $0 }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let context = QueryContext(history: history) { [loop] in loop.progress }
+
+        let inherited = try systemd.listenDescriptor()
+        let listen: ServerConfiguration.Listen = inherited.map { .inheritedDescriptor($0) } ?? initial.serverListen
+        let server = try await QueryServer.start(configuration: initial.server(listen: listen), context: context,
+                                                 group: group, logger: logger)
+
+        // READY only once the socket listens and the first sample is in the ring.
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            loop.start { done.resume() }
+        }
+        logger.info("first sample taken; interval \(DurationText.format(seconds: initial.intervalSeconds)), holding up to \(initial.capacity) samples")
+        systemd.ready(status: statusLine())
+        let supervision = startSupervision()
+
+        let signals = SignalStream(signals: [SIGTERM, SIGINT, SIGHUP])
+        for await signal in signals.stream {
+            if signal == SIGHUP {
+                reload()
+                continue
+            }
+            logger.info("received \(signal == SIGTERM ? "SIGTERM" : "SIGINT"); stopping")
+            break
+        }
+        systemd.stopping()
+        supervision.cancel()
+        loop.stop()
+        await server.close()
+        try? await group.shutdownGracefully()
+        logger.info("stopped")
+    }
+
+    /// Every few seconds: STATUS=, and WATCHDOG=1 only while the sampler is making progress, so a
+    /// wedged sampler gets the service restarted rather than kept alive by this timer.
+    private func startSupervision() -> any DispatchSourceTimer {
+        let watchdogUsec = systemd.watchdogInterval()
+        let periodNanos = watchdogUsec.map { Swift.min($0 * 1000 / 2, 5_000_000_000) } ?? 5_000_000_000
+        if let watchdogUsec { logger.info("systemd watchdog: \(watchdogUsec / 1000) ms; pinging every \(periodNanos / 1_000_000) ms while sampling") }
+        let timer = DispatchSource.makeTimerSource(queue: supervisionQueue)
+        timer.schedule(deadline: .now() + .nanoseconds(Int(periodNanos)), repeating: .nanoseconds(Int(periodNanos)))
+        timer.setEventHandler { [self] in
+            if watchdogUsec != nil, samplerIsMakingProgress() { systemd.watchdog() }
+            systemd.status(statusLine())
+        }
+        timer.resume()
+        return timer
+    }
+
+    /// The last tick is recent: within two intervals plus a second of slack for a loaded host.
+    func samplerIsMakingProgress() -> Bool {
+        let progress = loop.progress
+        guard progress.ticks > 0 else { return false }
+        let interval = config.withLock { $0.intervalNanos }
+        return Clock.monotonicNanos() &- progress.lastTickMono < 2 * interval + 1_000_000_000
+    }
+
+    /// One line for `systemctl status`: target, memory against limit, last sample age.
+    func statusLine() -> String {
+        guard let (sample, detail) = history.latest else { return "starting: no sample yet" }
+        let target: String
+        if let pid = detail.target.rootPid {
+            target = "watching \(detail.target.mode?.rawValue ?? "pid") \(pid) (\(detail.target.processCount) processes)"
+        } else {
+            target = detail.target.message ?? "no target"
+        }
+        var memory = "memory n/a"
+        if let current = sample.values[.memoryCurrent] {
+            memory = "memory \(ByteText.format(current))"
+            if let limit = sample.values[.memoryLimit], limit > 0 {
+                memory += " of \(ByteText.format(limit)) (\(Int((current / limit * 100).rounded()))%)"
+            }
+        }
+        let age = Double(Clock.monotonicNanos() &- sample.monoNanos) / 1e9
+        return "\(target); \(memory); last sample \(String(format1: age))s ago"
+    }
+
+    /// SIGHUP: RELOADING=1, re-read the configuration, apply it, READY=1. A bad file leaves the
+    /// running configuration in place; a reload that keeps the interval keeps the ring as is.
+    private func reload() {
+        systemd.reloading()
+        let old = config.withLock { $0 }
+        let new: DaemonConfig
+        do {
+            new = try loader.load()
+        } catch {
+            logger.error("reload failed; keeping the running configuration:\n\(error)")
+            systemd.ready(status: "reload failed (see log); " + statusLine())
+            return
+        }
+        if new.socket != old.socket || new.socketMode != old.socketMode || new.socketGroup != old.socketGroup
+            || new.maxConnections != old.maxConnections || new.idleTimeoutSeconds != old.idleTimeoutSeconds
+            || new.headTimeoutSeconds != old.headTimeoutSeconds || new.maxHeadBytes != old.maxHeadBytes {
+            logger.warning("socket and query-server settings take effect at the next restart")
+        }
+        history.reconfigure(capacity: new.capacity, intervalNanos: new.intervalNanos)
+        var sampler: Sampler?
+        if new.target != old.target || new.cgroup != old.cgroup || new.readEnvironment != old.readEnvironment {
+            do { sampler = try Sampler(configuration: Self.samplerConfiguration(new), logger: logger) } catch {
+                logger.error("reload: cannot set up the new target settings (\(error)); keeping the old ones")
+            }
+        }
+        loop.reconfigure(intervalNanos: new.intervalNanos, sampler: sampler)
+        config.withLock { $0 = new }
+        logger.info("configuration reloaded")
+        systemd.ready(status: statusLine())
+    }
+}
+
+/// SIGTERM/SIGINT/SIGHUP as an async stream (the default actions are turned off).
+final class SignalStream: Sendable {
+    let stream: AsyncStream<Int32>
+    private let sources: Mutex<[any DispatchSourceSignal]>
+
+    init(signals: [Int32]) {
+        let (stream, continuation) = AsyncStream<Int32>.makeStream()
+        self.stream = stream
+        var made: [any DispatchSourceSignal] = []
+        for sig in signals {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { continuation.yield(sig) }
+            source.resume()
+            made.append(source)
+        }
+        sources = Mutex(made)
+    }
+}
+
+enum ByteText {
+    static func format(_ bytes: Double) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var v = bytes
+        var i = 0
+        while v >= 1024, i < units.count - 1 { v /= 1024; i += 1 }
+        return i == 0 ? "\(Int(v)) B" : "\(String(format1: v)) \(units[i])"
+    }
+}
+
+extension String {
+    /// One decimal place, without Foundation's String(format:).
+    init(format1 v: Double) {
+        guard v.isFinite else { self = "n/a"; return }
+        let tenths = Int((v * 10).rounded())
+        self = "\(tenths / 10).\(abs(tenths % 10))"
+    }
+}

@@ -1,0 +1,53 @@
+import CSystemd
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// sd_notify, sd_listen_fds and sd_watchdog_enabled, through libsystemd. Without NOTIFY_SOCKET
+/// (not started by systemd) every call is a no-op, as libsystemd makes it.
+struct SystemdNotifier: Sendable {
+    func notify(_ state: String) {
+        _ = sd_notify(0, state)
+    }
+
+    func ready(status: String) { notify("READY=1\nSTATUS=\(status)") }
+    func status(_ status: String) { notify("STATUS=\(status)") }
+    func stopping() { notify("STOPPING=1\nSTATUS=stopping") }
+    func watchdog() { notify("WATCHDOG=1") }
+
+    /// `RELOADING=1` with the CLOCK_MONOTONIC time, as Type=notify-reload expects.
+    func reloading() {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let usec = UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
+        notify("RELOADING=1\nMONOTONIC_USEC=\(usec)\nSTATUS=reloading configuration")
+    }
+
+    /// The watchdog interval systemd expects pings within, or nil when there is no watchdog.
+    func watchdogInterval() -> UInt64? {
+        var usec: UInt64 = 0
+        guard sd_watchdog_enabled(0, &usec) > 0, usec > 0 else { return nil }
+        return usec
+    }
+
+    /// A listening socket passed by systemd (socket activation). `sd_listen_fds(1)` unsets
+    /// LISTEN_* so that children do not inherit them.
+    func listenDescriptor() throws(SocketActivationError) -> Int32? {
+        let n = sd_listen_fds(1)
+        if n < 0 { throw SocketActivationError(description: "sd_listen_fds failed: \(String(cString: strerror(-n)))") }
+        if n == 0 { return nil }
+        if n > 1 { throw SocketActivationError(description: "systemd passed \(n) sockets; drum-monitor serves exactly one") }
+        let fd = SD_LISTEN_FDS_START
+        guard sd_is_socket_unix(fd, SOCK_STREAM_VALUE, 1, nil, 0) > 0 else {
+            throw SocketActivationError(description: "fd \(fd) from systemd is not a listening Unix stream socket")
+        }
+        return fd
+    }
+
+    private var SOCK_STREAM_VALUE: Int32 { Int32(SOCK_STREAM.rawValue) }
+}
+
+struct SocketActivationError: Error, CustomStringConvertible {
+    let description: String
+}

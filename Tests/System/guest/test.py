@@ -1,0 +1,528 @@
+#!/usr/bin/env python3
+"""drum-monitor system test: runs as root inside the test VM (see ../vm-run.sh).
+
+Each assertion prints one line, "PASS name: detail" or "FAIL name: detail";
+the last line is "N passed, N failed". Exit status 1 if anything failed.
+
+    test.py              full test: installs ./stage over / first
+    test.py --env-only   only the checks of the VM itself (kernel, cgroup v2, ...);
+                         so does a file named env-only beside test.py
+"""
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+STAGE = os.path.join(HERE, "stage")
+BIN = "/usr/local/bin/drum-monitor"
+SVC, SOCKET_UNIT = "drum-monitor.service", "drum-monitor.socket"
+FAKE, SLICE = "fake-drum.service", "drumtest.slice"  # no dash: "a-b.slice" nests in "a.slice"
+CTL = "/run/fake-drum"
+MiB = 1 << 20
+MEMORY_MAX = 256 * MiB
+SLICE_MEMORY_MAX = 300 * MiB
+
+passed, failed = 0, 0
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    print(f"{'PASS' if ok else 'FAIL'} {name}" + (f": {detail}" if detail else ""), flush=True)
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+    return ok
+
+
+def info(text):
+    print(f"# {text}", flush=True)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def run(*cmd, timeout=120):
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def systemctl(*args, timeout=120):
+    return run("systemctl", *args, timeout=timeout)
+
+
+def prop(unit, name):
+    return systemctl("show", "-p", name, "--value", unit).stdout.strip()
+
+
+def cgroup_dir(unit):
+    return "/sys/fs/cgroup" + prop(unit, "ControlGroup")
+
+
+def cg_read(unit, name):
+    with open(os.path.join(cgroup_dir(unit), name)) as f:
+        return f.read().strip()
+
+
+def cg_keyed(unit, name, key):
+    for line in cg_read(unit, name).splitlines():
+        k, v = line.split()
+        if k == key:
+            return int(v)
+    raise KeyError(key)
+
+
+def wait_for(fn, timeout, step=0.5):
+    """Poll fn() until it returns something truthy; returns that or the last value."""
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            value = fn()
+        except Exception:
+            value = None
+        if value or time.monotonic() > end:
+            return value
+        time.sleep(step)
+
+
+class UnixHTTP(http.client.HTTPConnection):
+    def __init__(self, path, timeout):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.unix_path)
+
+
+def socket_path():
+    listen = prop(SOCKET_UNIT, "Listen")  # "/run/drum-monitor/drum-monitor.sock (Stream)"
+    return listen.split()[0] if listen.startswith("/") else "/run/drum-monitor/drum-monitor.sock"
+
+
+def get(path, timeout=20):
+    """GET over the daemon's Unix socket: (status, parsed JSON or text)."""
+    conn = UnixHTTP(SOCK, timeout)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        body = resp.read().decode()
+    finally:
+        conn.close()
+    try:
+        return resp.status, json.loads(body)
+    except ValueError:
+        return resp.status, body
+
+
+def snapshot():
+    status, body = get("/v1/snapshot")
+    assert status == 200, f"/v1/snapshot: HTTP {status}"
+    return body
+
+
+def window(seconds):
+    status, body = get(f"/v1/window?seconds={seconds}")
+    assert status == 200, f"/v1/window: HTTP {status}"
+    return body["fields"]
+
+
+def answers():
+    try:
+        return get("/healthz", timeout=10)[0] in (200, 503)
+    except OSError:
+        return False
+
+
+def mib(n):
+    return "null" if n is None else f"{n / MiB:.1f}MiB"
+
+
+# ---------------------------------------------------------------- the fake DRUM
+
+
+def write_fake_unit(memory_max=None, slice_=None, cpu_quota="150%"):
+    lines = [
+        "[Unit]",
+        "Description=DRUM-shaped fake model server (system test)",
+        "[Service]",
+        f"ExecStart=/usr/bin/python3 /opt/fake-drum/bin/drum server --address 127.0.0.1:6789 --control {CTL} --workers 3",
+        "OOMPolicy=continue",
+        f"CPUQuota={cpu_quota}",
+    ]
+    if memory_max:
+        lines.append(f"MemoryMax={memory_max}")
+    if slice_:
+        lines.append(f"Slice={slice_}")
+    with open(f"/run/systemd/system/{FAKE}", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    systemctl("daemon-reload")
+
+
+def start_fake():
+    systemctl("stop", FAKE)
+    for name in os.listdir(CTL) if os.path.isdir(CTL) else []:
+        os.unlink(os.path.join(CTL, name))
+    r = systemctl("start", FAKE)
+    assert r.returncode == 0, r.stderr
+    assert wait_for(lambda: all(os.path.exists(f"{CTL}/w{i}.pid") for i in range(3)), 30), "workers not up"
+    return int(prop(FAKE, "MainPID"))
+
+
+_cmd_id = [0]
+
+
+def command(worker, verb, *args, wait=True, timeout=60):
+    """Send a command to fake worker i; returns the milliseconds it took (or None)."""
+    _cmd_id[0] += 1
+    cid = str(_cmd_id[0])
+    with open(f"{CTL}/w{worker}.cmd.tmp", "w") as f:
+        f.write(" ".join([cid, verb, *map(str, args)]))
+    os.rename(f"{CTL}/w{worker}.cmd.tmp", f"{CTL}/w{worker}.cmd")
+    pid = int(open(f"{CTL}/w{worker}.pid").read())
+    os.kill(pid, signal.SIGUSR1)
+    if not wait:
+        return pid
+
+    def done():
+        words = open(f"{CTL}/w{worker}.done").read().split()
+        return words if words[0] == cid else None
+
+    words = wait_for(done, timeout, step=0.01)
+    assert words, f"worker {worker} did not finish '{verb}'"
+    return int(words[1])
+
+
+def wait_target(pid, timeout=60):
+    """Wait until the daemon's snapshot targets pid; returns that snapshot or None."""
+    return wait_for(lambda: (lambda s: s if s["target"]["found"] and s["target"]["root_pid"] == pid else None)(snapshot()), timeout)
+
+
+# ---------------------------------------------------------------- checks of the VM itself
+
+
+def test_environment():
+    check("env.systemd-pid1", open("/proc/1/comm").read().strip() == "systemd")
+    release = os.uname().release
+    major, minor = map(int, re.match(r"(\d+)\.(\d+)", release).groups())
+    check("env.kernel>=6.12", (major, minor) >= (6, 12), release)
+    mounts = [line.split() for line in open("/proc/mounts")]
+    check("env.cgroup2-mounted", any(m[1] == "/sys/fs/cgroup" and m[2] == "cgroup2" for m in mounts))
+    controllers = open("/sys/fs/cgroup/cgroup.controllers").read().split()
+    check("env.memory-controller", "memory" in controllers and "cpu" in controllers, " ".join(controllers))
+    check("env.systemd-analyze", run("systemd-analyze", "--version").returncode == 0)
+
+    # Kernel >= 6.12: "reset" written to an open memory.peak resets the peak seen through that fd only.
+    own = "/sys/fs/cgroup" + open("/proc/self/cgroup").read().strip().split("::", 1)[1]
+    peak = os.path.join(own, "memory.peak")
+    old = os.open(peak, os.O_RDONLY)
+    block = bytearray(b"\x01") * (64 * MiB)
+    del block
+    fd = os.open(peak, os.O_RDWR)
+    try:
+        before = int(os.pread(fd, 64, 0))
+        os.write(fd, b"reset")
+        after = int(os.pread(fd, 64, 0))
+        other = int(os.pread(old, 64, 0))
+        check(
+            "env.memory.peak-fd-reset",
+            after < before - 48 * MiB and other >= before - MiB,
+            f"peak {mib(before)} -> {mib(after)} after reset on this fd, {mib(other)} on another fd",
+        )
+    finally:
+        os.close(fd)
+        os.close(old)
+
+
+# ---------------------------------------------------------------- daemon tests
+
+
+def test_install():
+    r = run("sh", "-c", f"tar -C {STAGE} -cf - . | tar -C / -xf - --keep-directory-symlink --no-same-owner")
+    assert r.returncode == 0, r.stderr
+    systemctl("daemon-reload")
+    for path in [BIN, "/lib/systemd/system/" + SVC, "/lib/systemd/system/" + SOCKET_UNIT, "/etc/drum-monitor/drum-monitor.yaml"]:
+        check(f"layout {path}", os.path.isfile(path) and (path != BIN or os.access(path, os.X_OK)))
+    r = run(BIN, "check-config", "/etc/drum-monitor/drum-monitor.yaml")
+    check("cli.check-config", r.returncode == 0, (r.stdout + r.stderr).strip()[-200:])
+    check("unit.type-notify", prop(SVC, "Type") == "notify", prop(SVC, "Type"))
+    for unit in (SVC, SOCKET_UNIT):
+        r = run("systemd-analyze", "verify", unit)
+        check(f"unit.verify {unit}", r.returncode == 0, r.stderr.strip()[-300:])
+
+
+def test_socket_activation():
+    systemctl("stop", SOCKET_UNIT, SVC)
+    r = systemctl("start", SOCKET_UNIT)
+    check("socket.start", r.returncode == 0, r.stderr.strip())
+    check("socket.service-not-started-yet", prop(SVC, "ActiveState") != "active", prop(SVC, "ActiveState"))
+    status, body = get("/healthz", timeout=90)
+    check("socket.on-demand-query", status in (200, 503), f"HTTP {status}")
+    check("socket.service-active-after-query", prop(SVC, "ActiveState") == "active", prop(SVC, "ActiveState"))
+    mode = os.stat(SOCK).st_mode
+    check("socket.permissions-0660", stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o660, oct(stat.S_IMODE(mode)))
+
+
+def test_start_ready():
+    systemctl("stop", SOCKET_UNIT, SVC)
+    t = time.monotonic()
+    r = systemctl("start", SVC)
+    took = time.monotonic() - t
+    state = prop(SVC, "ActiveState") + "/" + prop(SVC, "SubState")  # right after start returned
+    check("start.returns-after-ready", r.returncode == 0 and state == "active/running", f"{state} after {took:.1f}s {r.stderr.strip()}")
+    check("start.answers-at-once", answers())
+    wd = prop(SVC, "WatchdogUSec")  # only known once started
+    check("unit.watchdog", wd not in ("", "0", "infinity"), f"WatchdogUSec={wd} Restart={prop(SVC, 'Restart')}")
+    status, body = wait_for(lambda: (lambda s: s if s[0] == 200 else None)(get("/healthz")), 30) or (None, None)
+    check("healthz.200", status == 200, json.dumps(body)[:300])
+    r = run(BIN, "query", "snapshot", "--json", "--socket", SOCK)
+    try:
+        ok = r.returncode == 0 and json.loads(r.stdout)["sequence"] > 0
+    except (ValueError, KeyError, TypeError):
+        ok = False
+    check("cli.query-snapshot-json", ok, (r.stderr or r.stdout).strip()[-200:])
+    r = run(BIN, "sample", "--json")
+    try:
+        ok = r.returncode == 0 and isinstance(json.loads(r.stdout), dict)
+    except ValueError:
+        ok = False
+    check("cli.sample-json", ok, (r.stderr or r.stdout).strip()[-200:])
+
+
+def test_target_and_memory(pid):
+    snap = wait_target(pid)
+    check("target.found", bool(snap), f"root_pid {pid}")
+    if not snap:
+        info(json.dumps(snapshot())[:1500])
+        return
+    info("snapshot: " + json.dumps(snap)[:1500])
+    path = prop(FAKE, "ControlGroup")
+    check("target.cgroup", snap["cgroup"] == {"path": path, "version": 2}, json.dumps(snap["cgroup"]))
+    check("target.process_count", snap["target"]["process_count"] == 4, str(snap["target"]["process_count"]))
+    time.sleep(2)
+    before = int(cg_read(FAKE, "memory.current"))
+    mem = snapshot()["memory"]
+    after = int(cg_read(FAKE, "memory.current"))
+    lo, hi = min(before, after), max(before, after)
+    tol = max(8 * MiB, hi // 20)
+    check(
+        "memory.current",
+        lo - tol <= (mem["current_bytes"] or -1) <= hi + tol,
+        f"daemon {mib(mem['current_bytes'])}, memory.current {mib(before)}..{mib(after)}",
+    )
+    check("memory.limit", mem["limit_bytes"] == int(cg_read(FAKE, "memory.max")) == MEMORY_MAX, mib(mem["limit_bytes"]))
+    check("memory.limit_source-own", mem["limit_source"] == path, str(mem["limit_source"]))
+    check("memory.interval_peak_exact", mem["interval_peak_exact"] is True, str(mem["interval_peak_exact"]))
+
+
+def test_interval_peak():
+    """A +100 MiB / 50 ms spike between two 1 s ticks: caught by the interval peak, missed by current."""
+    for attempt in range(1, 4):
+        snap = snapshot()
+        interval = snap["interval_seconds"]
+        base = int(cg_read(FAKE, "memory.current"))
+        # Fire 0.3 interval after a tick, so that the spike lies between two ticks.
+        phase = ((time.time_ns() - snap["time_unix_ns"]) / 1e9) % interval
+        time.sleep((0.3 * interval - phase) % interval)
+        ms = command(0, "spike", 100, 50)
+        time.sleep(3 * interval)
+        fields = window(5 * interval)
+        peak, current = fields["memory_interval_peak_bytes"]["max"], fields["memory_current_bytes"]["max"]
+        info(f"spike attempt {attempt}: took {ms} ms; base {mib(base)}, window max interval_peak {mib(peak)}, current {mib(current)}")
+        if current is not None and current < base + 50 * MiB:
+            break
+    check("peak.interval-peak-catches-spike", peak is not None and peak >= base + 90 * MiB, f"{mib(peak)} vs base {mib(base)}")
+    check(
+        "peak.current-misses-spike",
+        current is not None and current < base + 50 * MiB,
+        f"{mib(current)} vs base {mib(base)} (spike took {ms} ms, {attempt} attempt(s))",
+    )
+
+
+def measure_cpu(seconds=5):
+    """(kernel's cgroup cores, daemon's window averages) over the same seconds."""
+    u0, t0 = cg_keyed(FAKE, "cpu.stat", "usage_usec"), time.monotonic()
+    time.sleep(seconds)
+    u1, t1 = cg_keyed(FAKE, "cpu.stat", "usage_usec"), time.monotonic()
+    return (u1 - u0) / 1e6 / (t1 - t0), window(seconds - 1)
+
+
+def test_cpu():
+    command(1, "burn")
+    time.sleep(3)
+    kernel, fields = measure_cpu()
+    daemon = fields["cgroup_cpu_cores"]["avg"]
+    limit = snapshot()["cpu"]["limit_cores"]
+    check("cpu.limit-cores", limit is not None and abs(limit - 1.5) < 0.01, str(limit))
+    check(
+        "cpu.burning-worker-one-core",
+        daemon is not None and abs(daemon - kernel) < 0.25 and kernel > 0.6,
+        f"daemon {daemon}, kernel {kernel:.2f} cores (quota 1.5)",
+    )
+    systemctl("set-property", "--runtime", FAKE, "CPUQuota=50%")
+    time.sleep(3)
+    kernel, fields = measure_cpu()
+    daemon = fields["cgroup_cpu_cores"]["avg"]
+    throttled = fields["cpu_throttled_fraction"]["max"]
+    limit = snapshot()["cpu"]["limit_cores"]
+    check("cpu.limit-cores-after-set-property", limit is not None and abs(limit - 0.5) < 0.01, str(limit))
+    check(
+        "cpu.quota-caps-at-half-core",
+        daemon is not None and abs(daemon - kernel) < 0.2 and kernel < 0.65,
+        f"daemon {daemon}, kernel {kernel:.2f} cores (quota 0.5)",
+    )
+    check("cpu.throttled", throttled is not None and throttled > 0, f"window max throttled_fraction {throttled}")
+    command(1, "idle")
+    systemctl("set-property", "--runtime", FAKE, "CPUQuota=150%")
+
+
+def test_oom():
+    before = snapshot()["memory"]["oom_kills"]
+    kernel_before = cg_keyed(FAKE, "memory.events", "oom_kill")
+    victim = command(2, "hog", 400, wait=False)
+    killed = wait_for(lambda: cg_keyed(FAKE, "memory.events", "oom_kill") > kernel_before, 60)
+    try:
+        gone = "zombie" in open(f"/proc/{victim}/status").read()
+    except FileNotFoundError:
+        gone = True
+    kernel_after = cg_keyed(FAKE, "memory.events", "oom_kill")
+    check("oom.worker-killed", bool(killed) and gone, f"worker {victim}: memory.events oom_kill {kernel_before} -> {kernel_after}")
+    after = wait_for(lambda: (lambda n: n if n is not None and n > (before or 0) else None)(snapshot()["memory"]["oom_kills"]), 20)
+    check("oom.snapshot-oom_kills-up", after is not None and before is not None and after > before, f"{before} -> {after}")
+    check("oom.service-survives", prop(FAKE, "ActiveState") == "active", prop(FAKE, "ActiveState"))
+
+
+def test_drum_restart():
+    snap = snapshot()
+    old_pid, old_gen = snap["target"]["root_pid"], snap["target"]["generation"]
+    new_pid = start_fake()
+    snap = wait_target(new_pid)
+    check("restart.followed", bool(snap) and new_pid != old_pid, f"root_pid {old_pid} -> {new_pid}")
+    gen = snap["target"]["generation"] if snap else None
+    check("restart.generation-increments", gen is not None and old_gen is not None and gen > old_gen, f"{old_gen} -> {gen}")
+
+
+def test_slice_limit():
+    with open(f"/run/systemd/system/{SLICE}", "w") as f:
+        f.write(f"[Slice]\nMemoryMax={SLICE_MEMORY_MAX}\n")
+    write_fake_unit(memory_max=None, slice_=SLICE)
+    pid = start_fake()
+    check("slice.service-memory.max-unset", cg_read(FAKE, "memory.max") == "max", cg_read(FAKE, "memory.max"))
+    snap = wait_target(pid)
+    if not check("slice.target-found", bool(snap), f"root_pid {pid}"):
+        return
+    mem = snap["memory"]
+    check("slice.cgroup", snap["cgroup"]["path"] == f"/{SLICE}/{FAKE}", snap["cgroup"]["path"])
+    check("slice.effective-limit", mem["limit_bytes"] == SLICE_MEMORY_MAX, mib(mem["limit_bytes"]))
+    check("slice.limit_source", mem["limit_source"] == f"/{SLICE}", str(mem["limit_source"]))
+
+
+def test_reload():
+    pid = prop(SVC, "MainPID")
+    r = systemctl("reload", SVC)
+    time.sleep(2)
+    check(
+        "reload.sighup",
+        r.returncode == 0 and prop(SVC, "MainPID") == pid and prop(SVC, "ActiveState") == "active" and answers(),
+        f"{r.stderr.strip()} pid {pid} -> {prop(SVC, 'MainPID')}",
+    )
+
+
+def test_security():
+    r = run("systemd-analyze", "security", "--no-pager", SVC)
+    m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", r.stdout)
+    exposure = float(m.group(1)) if m else None
+    check("security.exposure<=2.0", exposure is not None and exposure <= 2.0, f"{exposure}")
+    if exposure is None or exposure > 2.0:
+        info(r.stdout[-3000:] + r.stderr[-500:])
+
+
+def test_watchdog():
+    pid = int(prop(SVC, "MainPID"))
+    restarts = int(prop(SVC, "NRestarts") or 0)
+    os.kill(pid, signal.SIGSTOP)
+    t = time.monotonic()
+    ok = wait_for(
+        lambda: int(prop(SVC, "NRestarts")) > restarts and prop(SVC, "ActiveState") == "active" and int(prop(SVC, "MainPID")) not in (0, pid),
+        300,
+        step=1,
+    )
+    took = time.monotonic() - t
+    new = prop(SVC, "MainPID")
+    check("watchdog.restarts", bool(ok), f"NRestarts {restarts} -> {prop(SVC, 'NRestarts')}, pid {pid} -> {new} after {took:.0f}s")
+    check("watchdog.restarted-answers", bool(wait_for(answers, 60)))
+    log = run("journalctl", "-b", "-u", SVC, "--no-pager", "-n", "200").stdout
+    check("watchdog.journal", "watchdog" in log.lower(), "journal mentions the watchdog")
+
+
+def test_stop():
+    # Stop the service only: with its socket still active the unit is not
+    # garbage-collected, so its exit status can still be read.
+    t = time.monotonic()
+    r = systemctl("stop", SVC)
+    took = time.monotonic() - t
+    code, status, result = prop(SVC, "ExecMainCode"), prop(SVC, "ExecMainStatus"), prop(SVC, "Result")
+    check(
+        "stop.clean-exit",
+        r.returncode == 0 and code == "1" and status == "0" and result == "success" and took < 20,
+        f"ExecMainCode={code} (1=exited) ExecMainStatus={status} Result={result} in {took:.1f}s",
+    )
+    systemctl("stop", SOCKET_UNIT)
+
+
+# ---------------------------------------------------------------- main
+
+
+def step(name, fn, *args):
+    try:
+        return fn(*args)
+    except Exception as e:
+        check(name, False, f"{type(e).__name__}: {e}")
+        traceback.print_exc(file=sys.stdout)
+
+
+def main():
+    global SOCK
+    step("environment", test_environment)
+    if not ("--env-only" in sys.argv or os.path.exists(os.path.join(HERE, "env-only"))):
+        if not os.path.isdir(STAGE):
+            check("stage", False, f"{STAGE} missing (make install DESTDIR=...)")
+        else:
+            os.makedirs("/opt/fake-drum/bin", exist_ok=True)
+            run("install", "-m755", os.path.join(HERE, "fake-drum"), "/opt/fake-drum/bin/drum")
+            step("install", test_install)
+            SOCK = socket_path()
+            info(f"socket {SOCK}")
+            write_fake_unit(memory_max=MEMORY_MAX)
+            pid = step("fake-drum", start_fake)
+            step("socket-activation", test_socket_activation)
+            step("start", test_start_ready)
+            if answers() and pid:
+                step("target-memory", test_target_and_memory, pid)
+                step("interval-peak", test_interval_peak)
+                step("cpu", test_cpu)
+                step("oom", test_oom)
+                step("drum-restart", test_drum_restart)
+                step("slice-limit", test_slice_limit)
+                step("reload", test_reload)
+                step("watchdog", test_watchdog)
+                step("security", test_security)
+                step("stop", test_stop)
+            else:
+                check("daemon-tests", False, "not run: the daemon does not answer")
+                info(run("journalctl", "-b", "-u", SVC, "--no-pager", "-n", "80").stdout)
+    print(f"{passed} passed, {failed} failed", flush=True)
+    sys.exit(1 if failed else 0)
+
+
+SOCK = "/run/drum-monitor/drum-monitor.sock"
+if __name__ == "__main__":
+    main()
