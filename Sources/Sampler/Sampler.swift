@@ -113,6 +113,12 @@ public final class Sampler {
             } else {
                 noTargetMessage = "no DRUM process found (looking for `drum server`, DRUM's gunicorn or -m datarobot_drum)"
             }
+        case .rootOf(let pid):
+            if let found = discovery.root(from: pid) {
+                attach(pid: found.pid, known: found)
+            } else {
+                noTargetMessage = "no DRUM process at or above pid \(pid)"
+            }
         case .pidfile:
             break
         }

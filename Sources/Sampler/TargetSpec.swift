@@ -8,12 +8,15 @@ public enum TargetSpec: Sendable, Equatable, CustomStringConvertible {
     case pid(Int32)
     /// The pid in this file, re-read every tick so a restart is followed.
     case pidfile(String)
+    /// The DRUM root above this pid (e.g. a gunicorn or uvicorn worker's master).
+    case rootOf(Int32)
 
     public var description: String {
         switch self {
         case .discover: "discover"
         case .pid(let p): "pid \(p)"
         case .pidfile(let f): "pidfile \(f)"
+        case .rootOf(let p): "DRUM root of pid \(p)"
         }
     }
 }

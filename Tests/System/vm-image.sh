@@ -73,6 +73,9 @@ MIRROR=${DRUM_VM_MIRROR:-$(host_mirror | head -n1)}
 log "building image $OUT from $MIRROR (takes about a minute or two)"
 
 mkdir -p "$CACHE"
+exec 9>"$CACHE/.lock"
+flock 9  # one build at a time; another may just have finished ours
+if [ -f "$OUT/ok" ]; then echo "$OUT"; exit 0; fi
 BUILD=$(mktemp -d "$CACHE/build.XXXXXX")
 trap 'rm -rf "$BUILD"' EXIT
 ROOT=$BUILD/root
@@ -136,5 +139,8 @@ touch "$BUILD/ok"
 trap - EXIT
 rm -rf "$OUT"
 mv "$BUILD" "$OUT"
+for old in "$CACHE"/*/; do  # images of older recipes (1 GiB each)
+    [ "${old%/}" = "$OUT" ] || rm -rf "${old%/}"
+done
 log "built $OUT in $(($(date +%s) - start))s"
 echo "$OUT"

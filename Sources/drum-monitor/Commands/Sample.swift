@@ -15,6 +15,7 @@ struct Sample: ParsableCommand {
         abstract: "Take one measurement now (CPU over a short interval) and print it.")
 
     @Option(name: .long, help: "Measure this pid instead of discovering DRUM.") var pid: Int32?
+    @Option(name: .customLong("root-of"), help: "Measure the DRUM root above this pid (e.g. a worker's).") var rootOf: Int32?
     @Option(name: .long, help: "Measure this cgroup (path as in /proc/PID/cgroup) instead of the target's.") var cgroup: String?
     @Option(name: .long, help: "CPU is measured over this long, e.g. 250ms.") var over: String = "250ms"
     @Flag(name: .long, help: "Print JSON (the same document as the daemon's /v1/snapshot).") var json = false
@@ -24,7 +25,7 @@ struct Sample: ParsableCommand {
             throw ValidationError("--over must be a duration from 10ms to 60s, e.g. 250ms")
         }
         LogSetup.bootstrap(level: .warning)
-        let target: TargetSpec = pid.map { .pid($0) } ?? .discover
+        let target: TargetSpec = pid.map { .pid($0) } ?? rootOf.map { .rootOf($0) } ?? .discover
         let sampler: Sampler
         do {
             sampler = try Sampler(configuration: SamplerConfiguration(target: target, cgroupOverride: cgroup, fallbackPid: getpid()))
@@ -52,6 +53,6 @@ struct Sample: ParsableCommand {
                 throw ExitCode(1)
             }
         }
-        if pid != nil, !second.1.target.found { throw ExitCode(1) }
+        if pid != nil || rootOf != nil, !second.1.target.found { throw ExitCode(1) }
     }
 }
