@@ -3,6 +3,7 @@
 // in-memory history and serves it over a Unix socket. Modules follow the data flow:
 // KernelReaders -> Sampler -> History -> QueryServer -> drum-monitor (daemon lifecycle, CLI).
 import PackageDescription
+import Foundation
 
 let package = Package(
     name: "drum-monitor",
@@ -67,12 +68,19 @@ let package = Package(
             dependencies: ["History", "Sampler"],
             path: "Benchmarks/WindowBench"
         ),
-        .testTarget(name: "KernelReadersTests", dependencies: ["KernelReaders"], resources: [.copy("Fixtures")]),
+        // Real cgroups and process trees for tests (root only); not shipped.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "KernelReadersTests", dependencies: ["KernelReaders", "TestSupport"]),
         .testTarget(name: "HistoryTests", dependencies: ["History", "Sampler"]),
-        .testTarget(name: "SamplerTests", dependencies: ["Sampler", "KernelReaders"]),
-        .testTarget(name: "QueryServerTests", dependencies: ["QueryServer", "History", "Sampler",
+        .testTarget(name: "SamplerTests", dependencies: ["Sampler", "KernelReaders", "TestSupport"]),
+        .testTarget(name: "QueryServerTests", dependencies: ["QueryServer", "History", "Sampler", "KernelReaders", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "DaemonTests", dependencies: []),
     ],
     swiftLanguageModes: [.v6]
 )
+
+// DEVTMP: lets the lead build while a helper edits DaemonTests. Removed before the last commit.
+if ProcessInfo.processInfo.environment["DM_SKIP_DAEMON_TESTS"] != nil {
+    package.targets.removeAll { $0.name == "DaemonTests" }
+}

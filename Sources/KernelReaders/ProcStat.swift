@@ -49,7 +49,7 @@ public struct ProcStat: Sendable, Equatable {
             let text = fields[field - 3]
             if let v = Parse.unsigned(text) { return v }
             // cutime/cstime are signed in the kernel's format; a negative value means 0 here.
-            if let s = Parse.signed(text), s < 0 { return 0 }
+            if field == 16 || field == 17, let s = Parse.signed(text), s < 0 { return 0 }
             throw KernelFileError.malformed(path, "field \(field) (\(name)) is not a number", line: text)
         }
         guard fields[0].count == 1 else {

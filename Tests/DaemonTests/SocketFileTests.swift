@@ -1,0 +1,90 @@
+// The query socket's file: no second daemon over a live one, stale files replaced, permissions.
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("socket file")
+struct SocketFileTests {
+    func startDaemon(_ bin: String, _ dir: TempDir, socket: String, pid: Int32, extra: [String] = []) throws -> Spawned {
+        let config = try writeConfig(dir)
+        return try Spawned(bin, ["serve", "--config", config, "--socket", socket, "--interval", "100ms", "--pid", "\(pid)"] + extra)
+    }
+
+    @Test func refusesToStartOverALiveDaemon() throws {
+        let bin = try Locations.requireBinary()
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let sleeper = try Spawned.sleeper()
+        defer { sleeper.stop() }
+        let sock = dir.file("s.sock")
+
+        let first = try startDaemon(bin, dir, socket: sock, pid: sleeper.pid)
+        defer { first.stop() }
+        try #require(pollHTTP(sock, "/healthz", timeout: 60) { _ in true } != nil, "first daemon never answered: \(first.description)")
+
+        let second = try startDaemon(bin, dir, socket: sock, pid: sleeper.pid)
+        defer { second.stop() }
+        let status = second.waitForExit(timeout: 30)
+        #expect(status != nil && status != 0, "second daemon on the same socket: \(status.map(String.init) ?? "still running")")
+        #expect(second.stderr.contains("already listening"), "stderr: \(second.stderr)")
+        // The first one is unharmed: its socket file is still there and answers.
+        #expect((try? HTTP.get(unix: sock, "/healthz").status) != nil, "first daemon stopped answering: \(first.description)")
+
+        first.signal(SIGTERM)
+        #expect(first.waitForExit(timeout: 30) == 0, "\(first.description)")
+    }
+
+    @Test func replacesAStaleSocketFile() throws {
+        let bin = try Locations.requireBinary()
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let sleeper = try Spawned.sleeper()
+        defer { sleeper.stop() }
+        let sock = dir.file("s.sock")
+
+        // Bound, then the binding process "died": the file stays, nobody listens.
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in sock.utf8.enumerated() { raw[i] = b } }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        close(fd)
+        try #require(rc == 0, "bind: \(String(cString: strerror(errno)))")
+        var before = stat()
+        try #require(lstat(sock, &before) == 0 && (before.st_mode & S_IFMT) == S_IFSOCK)
+        #expect(throws: HTTPError.self, "the stale socket should refuse connections") { _ = try HTTP.get(unix: sock, "/healthz") }
+
+        let daemon = try startDaemon(bin, dir, socket: sock, pid: sleeper.pid)
+        defer { daemon.stop() }
+        let answer = pollHTTP(sock, "/v1/snapshot", timeout: 60)
+        #expect(answer?.status == 200, "no snapshot over the replaced socket: \(daemon.description)")
+        var after = stat()
+        #expect(lstat(sock, &after) == 0 && after.st_ino != before.st_ino, "socket file not replaced")
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit(timeout: 30) == 0, "\(daemon.description)")
+    }
+
+    @Test(arguments: [(nil, 0o660), ("0600", 0o600)] as [(String?, Int)])
+    func socketFileMode(_ flag: String?, _ expected: Int) throws {
+        let bin = try Locations.requireBinary()
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let sleeper = try Spawned.sleeper()
+        defer { sleeper.stop() }
+        let sock = dir.file("s.sock")
+        let daemon = try startDaemon(bin, dir, socket: sock, pid: sleeper.pid, extra: flag.map { ["--socket-mode", $0] } ?? [])
+        defer { daemon.stop() }
+        try #require(pollHTTP(sock, "/healthz", timeout: 60) { _ in true } != nil, "daemon never answered: \(daemon.description)")
+        var st = stat()
+        try #require(lstat(sock, &st) == 0)
+        #expect(Int(st.st_mode & 0o7777) == expected, "mode \(String(st.st_mode & 0o7777, radix: 8)), expected \(String(expected, radix: 8))")
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit(timeout: 30) == 0, "\(daemon.description)")
+    }
+}
