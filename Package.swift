@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "KernelReadersTests", dependencies: ["KernelReaders", "TestSupport"]),
         .testTarget(name: "HistoryTests", dependencies: ["History", "Sampler"]),
         .testTarget(name: "SamplerTests", dependencies: ["Sampler", "KernelReaders", "TestSupport"]),
-        .testTarget(name: "QueryServerTests", dependencies: ["QueryServer", "History", "Sampler", "KernelReaders", "TestSupport",
+        .testTarget(name: "QueryServerTests", dependencies: ["QueryServer", "History", "Sampler", "KernelReaders", "TestSupport", .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "DaemonTests", dependencies: []),
     ],

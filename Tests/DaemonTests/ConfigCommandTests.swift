@@ -28,7 +28,9 @@ struct ConfigCommandTests {
     static let badFiles: [BadFile] = [
         BadFile(name: "unknown key on line 3", bytes: Array("interval: 1s\nretention: 1h\nbogus_setting: 3\n".utf8), line: 3, key: "bogus_setting"),
         BadFile(name: "interval below the minimum on line 2", bytes: Array("retention: 1h\ninterval: 5ms\n".utf8), line: 2, key: "interval"),
-        BadFile(name: "broken YAML on line 2", bytes: Array("interval: 1s\nretention: \"1h\n".utf8), line: 2, key: nil),
+        BadFile(name: "broken YAML on line 2", bytes: Array("interval: 1s\nretention: 1h: 2h\nsocket: /tmp/x.sock\n".utf8), line: 2, key: nil),
+        // libyaml notices at the end of the file; the quote that was never closed is on line 2.
+        BadFile(name: "unterminated quote on line 2", bytes: Array("interval: 1s\nretention: \"1h\n".utf8), line: 2, key: nil),
         BadFile(name: "a list value on line 2", bytes: Array("retention: 1h\ninterval: [1s, 2s]\n".utf8), line: 2, key: "interval"),
         BadFile(name: "not UTF-8 on line 2", bytes: Array("interval: 1s\nsocket_group: \"".utf8) + [0xff, 0xfe] + Array("\"\n".utf8), line: 2, key: "socket_group"),
     ]

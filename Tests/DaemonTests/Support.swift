@@ -430,11 +430,11 @@ final class NotifyListener: @unchecked Sendable {
         try #require(rc == 0, "bind \(path): \(String(cString: strerror(errno)))")
         var tv = timeval(tv_sec: 0, tv_usec: 100_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        let fd = fd
+        let socketFD = fd
         Thread { [self] in
             var buffer = [UInt8](repeating: 0, count: 65536)
             while !stopped.load(ordering: .relaxed) {
-                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                let n = buffer.withUnsafeMutableBytes { recv(socketFD, $0.baseAddress, $0.count, 0) }
                 guard n > 0 else { continue }
                 let text = String(decoding: buffer[0..<n], as: UTF8.self)
                 let at = monotonicSeconds()
