@@ -1,7 +1,9 @@
 import Sampler
 
-/// A fixed-capacity ring of samples, stored column by column, with a `BlockTree` per metric.
-/// All memory is allocated up front: capacity = retention ÷ interval.
+/// A fixed-capacity ring of samples, stored column by column. All memory is allocated up front:
+/// capacity = retention ÷ interval. Windows always end at the newest sample, so each is a suffix
+/// of the ring; per metric, `SuffixExtremes` answers max and min, and running sums answer the
+/// average, in time that does not grow with the window's length.
 /// Not thread-safe; `History` guards it.
 public struct SampleRing {
     public let capacity: Int
@@ -14,12 +16,18 @@ public struct SampleRing {
     private var wall: [Int64]
     private var mono: [UInt64]
     private var generations: [UInt32]
-    /// Metric-major: values[metric * capacity + slot].
+    /// Metric-major: values[metric * capacity + slot]; NaN = absent.
     private var values: [Double]
-    private var trees: [BlockTree]
+    /// Running sum and count of present values up to and including each sample, in a ring one
+    /// longer than the samples' (so the entry just before the oldest held sample survives). A
+    /// window's sum is the difference of two entries; counts use wrapping arithmetic.
+    private var sums: [Double]
+    private var counts: [UInt32]
+    private var maxima: [SuffixExtremes]
+    private var minima: [SuffixExtremes]
 
     public init(capacity: Int, intervalNanos: UInt64) {
-        precondition(capacity >= 1, "ring capacity must be at least 1")
+        precondition(capacity >= 1 && capacity < Int(UInt32.max), "ring capacity out of range")
         self.capacity = capacity
         self.intervalNanos = intervalNanos
         sequences = [UInt64](repeating: 0, count: capacity)
@@ -27,7 +35,10 @@ public struct SampleRing {
         mono = [UInt64](repeating: 0, count: capacity)
         generations = [UInt32](repeating: 0, count: capacity)
         values = [Double](repeating: .nan, count: capacity * Metric.count)
-        trees = [BlockTree](repeating: BlockTree(capacity: capacity), count: Metric.count)
+        sums = [Double](repeating: 0, count: (capacity + 1) * Metric.count)
+        counts = [UInt32](repeating: 0, count: (capacity + 1) * Metric.count)
+        maxima = [SuffixExtremes](repeating: SuffixExtremes(capacity: capacity, maxima: true), count: Metric.count)
+        minima = [SuffixExtremes](repeating: SuffixExtremes(capacity: capacity, maxima: false), count: Metric.count)
     }
 
     public var count: Int { Swift.min(appended, capacity) }
@@ -38,19 +49,40 @@ public struct SampleRing {
 
     private func slot(_ logical: Int) -> Int { logical % capacity }
 
+    /// Index of a logical sample's running sum and count for metric `m`.
+    private func runningIndex(_ m: Int, _ logical: Int) -> Int { m * (capacity + 1) + logical % (capacity + 1) }
+
+    /// How far after the oldest held sample a slot's sample is (0 = oldest).
+    private func distance(ofSlot s: Int) -> Int {
+        let o = slot(oldest)
+        return s >= o ? s - o : s + capacity - o
+    }
+
     public mutating func append(_ sample: Sample) {
         let s = slot(appended)
         sequences[s] = sample.sequence
         wall[s] = sample.wallNanos
         mono[s] = sample.monoNanos
         generations[s] = sample.generation
-        for m in 0..<Metric.count { values[m * capacity + s] = sample.values.storage[m] }
-        appended += 1
+        for m in 0..<Metric.count {
+            let v = sample.values.storage[m]
+            let i = m * capacity + s
+            values[i] = v
+            let prior = appended > 0 ? runningIndex(m, appended - 1) : nil
+            let priorSum = prior.map { sums[$0] } ?? 0
+            let priorCount = prior.map { counts[$0] } ?? 0
+            let r = runningIndex(m, appended)
+            sums[r] = v.isNaN ? priorSum : priorSum + v
+            counts[r] = v.isNaN ? priorCount : priorCount &+ 1
+        }
         values.withUnsafeBufferPointer { all in
             for m in 0..<Metric.count {
-                trees[m].update(slot: s, column: column(all, m))
+                let col = column(all, m)
+                maxima[m].append(slot: s, value: col[s], column: col)
+                minima[m].append(slot: s, value: col[s], column: col)
             }
         }
+        appended += 1
     }
 
     private func column(_ all: UnsafeBufferPointer<Double>, _ m: Int) -> UnsafeBufferPointer<Double> {
@@ -67,8 +99,7 @@ public struct SampleRing {
 
     public var newest: Sample? { isEmpty ? nil : sample(at: appended - 1) }
 
-    /// The first logical index in `oldest..<appended` for which `isAfter` is true (a monotone
-    /// predicate over the ring), or `appended` if none.
+    /// The first logical index in `oldest..<appended` for which `isAfter` (monotone) holds.
     private func partition(_ isAfter: (Int) -> Bool) -> Int {
         var lo = oldest, hi = appended
         while lo < hi {
@@ -78,7 +109,7 @@ public struct SampleRing {
         return lo
     }
 
-    /// Statistics of every metric over a window; O(log n) in the window's length.
+    /// Statistics of every metric over a window ending at the newest sample.
     public func window(_ spec: WindowSpec) -> WindowResult {
         var result = WindowResult(spec: spec, sampleCount: 0, fromSequence: nil, toSequence: nil, covered: false,
                                   stats: [WindowStats?](repeating: nil, count: Metric.count))
@@ -103,26 +134,21 @@ public struct SampleRing {
         result.sampleCount = last - first + 1
         result.fromSequence = sequences[slot(first)]
         result.toSequence = sequences[slot(last)]
-        // The logical range maps to at most two physical ranges (before and after the wrap).
-        let (p0, p1) = (slot(first), slot(last))
-        let ranges = p0 <= p1 ? [(p0, p1)] : [(p0, capacity - 1), (0, p1)]
-        values.withUnsafeBufferPointer { all in
-            for m in 0..<Metric.count {
-                let col = column(all, m)
-                var agg = Aggregate()
-                for (lo, hi) in ranges { agg.merge(trees[m].query(lo, hi, column: col)) }
-                guard agg.count > 0 else { continue }
-                // Newest occurrence of the maximum: search the newer physical range first.
-                var maxSlot: Int?
-                for (lo, hi) in ranges.reversed() {
-                    if let s = trees[m].lastSlot(of: agg.max, in: lo, hi, column: col) { maxSlot = s; break }
-                }
-                let at = maxSlot ?? p1
-                let lastValue = col[p1]
-                result.stats[m] = WindowStats(max: agg.max, maxSequence: sequences[at], maxWallNanos: wall[at],
-                                              min: agg.min, average: agg.sum / Double(agg.count),
-                                              last: lastValue.isNaN ? nil : lastValue, count: agg.count)
-            }
+        let firstDistance = first - oldest
+        let newestSlot = slot(last)
+        for m in 0..<Metric.count {
+            let base = m * capacity
+            let newestRunning = runningIndex(m, last)
+            let beforeFirst = first > 0 ? runningIndex(m, first - 1) : nil
+            let present = Int(counts[newestRunning] &- (beforeFirst.map { counts[$0] } ?? 0))
+            guard present > 0,
+                  let maxSlot = maxima[m].first(atOrAfter: firstDistance, distanceOf: distance(ofSlot:)),
+                  let minSlot = minima[m].first(atOrAfter: firstDistance, distanceOf: distance(ofSlot:)) else { continue }
+            let sum = sums[newestRunning] - (beforeFirst.map { sums[$0] } ?? 0)
+            let lastValue = values[base + newestSlot]
+            result.stats[m] = WindowStats(max: values[base + maxSlot], maxSequence: sequences[maxSlot], maxWallNanos: wall[maxSlot],
+                                          min: values[base + minSlot], average: sum / Double(present),
+                                          last: lastValue.isNaN ? nil : lastValue, count: present)
         }
         return result
     }
