@@ -6,7 +6,10 @@ final class TrackedProcess {
     let startTimeTicks: UInt64
     let held: HeldProcess
     var cmdline: [String]
+    /// master, worker or child; decided when the process joins the tree (or the root execs).
     var role: String
+    /// The target generation the role was decided in (a root exec may change it).
+    var roleGeneration: UInt32?
     var stat: ProcStat
     var previousCPUTicks: UInt64?
     var previousMono: UInt64?

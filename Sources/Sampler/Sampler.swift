@@ -284,8 +284,9 @@ public final class Sampler {
         var processes: [SampleDetail.Process] = []
         processes.reserveCapacity(tree.processes.count)
         for process in tree.processes.values {
-            if process !== root {
+            if process !== root, process.roleGeneration != generation {
                 process.role = (process.cmdline == rootArgv || DrumCommandLine.classify(process.cmdline) != nil) ? "worker" : "child"
+                process.roleGeneration = generation
             }
             let bytes = process.stat.rssPages &* pageSize
             rss &+= bytes

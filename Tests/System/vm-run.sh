@@ -44,7 +44,7 @@ echo "vm-run: booting $(basename "$IMG") with $DIR (timeout ${TIMEOUT}s)"
 start=$(date +%s)
 qrc=0
 timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 \
-    -accel tcg,thread=multi -cpu max,-cx16,-erms -smp 2 -m 1024 -mem-prealloc \
+    -accel tcg,thread=single -cpu max,-cx16,-erms -smp 2 -m 1024 -mem-prealloc \
     -kernel "$IMG/vmlinuz" -initrd "$IMG/initrd.img" \
     -append "root=/dev/vda rw console=ttyS0 panic=-1 quiet systemd.show_status=false" \
     -drive "file=$WORK/root.qcow2,if=virtio,format=qcow2" \
