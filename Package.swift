@@ -5,6 +5,10 @@
 import PackageDescription
 import Foundation
 
+// The sampler's hot path crosses modules (KernelReaders -> Sampler -> History); let the optimizer
+// specialize generics across them in release builds.
+let crossModule: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+
 let package = Package(
     name: "drum-monitor",
     platforms: [.macOS(.v15)],
@@ -29,15 +33,17 @@ let package = Package(
         // Reads the kernel: cgroup v1/v2 files, /proc, DRUM discovery. No policy, no timers.
         .target(
             name: "KernelReaders",
-            dependencies: [.product(name: "SystemPackage", package: "swift-system")]
+            dependencies: [.product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: crossModule
         ),
         // Turns readings into samples on a timer: target tracking, CPU deltas, cadence.
         .target(
             name: "Sampler",
-            dependencies: ["KernelReaders", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["KernelReaders", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: crossModule
         ),
         // Fixed-memory ring of samples with O(log n) window max/min/avg.
-        .target(name: "History", dependencies: ["Sampler"]),
+        .target(name: "History", dependencies: ["Sampler"], swiftSettings: crossModule),
         // HTTP/1.1 + JSON on a Unix socket (SwiftNIO), /stats/, /metrics.
         .target(
             name: "QueryServer",

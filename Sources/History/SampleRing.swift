@@ -16,7 +16,8 @@ public struct SampleRing {
     private var wall: [Int64]
     private var mono: [UInt64]
     private var generations: [UInt32]
-    /// Metric-major: values[metric * capacity + slot]; NaN = absent.
+    /// Slot-major, values[slot * Metric.count + metric] (one sample's values share cache lines,
+    /// so an append touches few); NaN = absent.
     private var values: [Double]
     /// Running sum and count of present values up to and including each sample, in a ring one
     /// longer than the samples' (so the entry just before the oldest held sample survives). A
@@ -50,7 +51,9 @@ public struct SampleRing {
     private func slot(_ logical: Int) -> Int { logical % capacity }
 
     /// Index of a logical sample's running sum and count for metric `m`.
-    private func runningIndex(_ m: Int, _ logical: Int) -> Int { m * (capacity + 1) + logical % (capacity + 1) }
+    private func runningIndex(_ m: Int, _ logical: Int) -> Int { (logical % (capacity + 1)) * Metric.count + m }
+
+    private func valueIndex(_ m: Int, _ s: Int) -> Int { s * Metric.count + m }
 
     /// How far after the oldest held sample a slot's sample is (0 = oldest).
     private func distance(ofSlot s: Int) -> Int {
@@ -64,36 +67,31 @@ public struct SampleRing {
         wall[s] = sample.wallNanos
         mono[s] = sample.monoNanos
         generations[s] = sample.generation
+        let r = runningIndex(0, appended)
+        let prior = appended > 0 ? runningIndex(0, appended - 1) : nil
         for m in 0..<Metric.count {
             let v = sample.values.storage[m]
-            let i = m * capacity + s
-            values[i] = v
-            let prior = appended > 0 ? runningIndex(m, appended - 1) : nil
-            let priorSum = prior.map { sums[$0] } ?? 0
-            let priorCount = prior.map { counts[$0] } ?? 0
-            let r = runningIndex(m, appended)
-            sums[r] = v.isNaN ? priorSum : priorSum + v
-            counts[r] = v.isNaN ? priorCount : priorCount &+ 1
+            values[valueIndex(m, s)] = v
+            let priorSum = prior.map { sums[$0 + m] } ?? 0
+            let priorCount = prior.map { counts[$0 + m] } ?? 0
+            sums[r + m] = v.isNaN ? priorSum : priorSum + v
+            counts[r + m] = v.isNaN ? priorCount : priorCount &+ 1
         }
         values.withUnsafeBufferPointer { all in
             for m in 0..<Metric.count {
-                let col = column(all, m)
-                maxima[m].append(slot: s, value: col[s], column: col)
-                minima[m].append(slot: s, value: col[s], column: col)
+                let v = all[s * Metric.count + m]
+                maxima[m].append(slot: s, value: v) { all[$0 * Metric.count + m] }
+                minima[m].append(slot: s, value: v) { all[$0 * Metric.count + m] }
             }
         }
         appended += 1
-    }
-
-    private func column(_ all: UnsafeBufferPointer<Double>, _ m: Int) -> UnsafeBufferPointer<Double> {
-        UnsafeBufferPointer(rebasing: all[(m * capacity)..<((m + 1) * capacity)])
     }
 
     /// The sample at a logical index (must be held).
     public func sample(at logical: Int) -> Sample {
         let s = slot(logical)
         var v = MetricValues()
-        for m in 0..<Metric.count { v.storage[m] = values[m * capacity + s] }
+        for m in 0..<Metric.count { v.storage[m] = values[valueIndex(m, s)] }
         return Sample(sequence: sequences[s], wallNanos: wall[s], monoNanos: mono[s], generation: generations[s], values: v)
     }
 
@@ -137,7 +135,6 @@ public struct SampleRing {
         let firstDistance = first - oldest
         let newestSlot = slot(last)
         for m in 0..<Metric.count {
-            let base = m * capacity
             let newestRunning = runningIndex(m, last)
             let beforeFirst = first > 0 ? runningIndex(m, first - 1) : nil
             let present = Int(counts[newestRunning] &- (beforeFirst.map { counts[$0] } ?? 0))
@@ -145,9 +142,9 @@ public struct SampleRing {
                   let maxSlot = maxima[m].first(atOrAfter: firstDistance, distanceOf: distance(ofSlot:)),
                   let minSlot = minima[m].first(atOrAfter: firstDistance, distanceOf: distance(ofSlot:)) else { continue }
             let sum = sums[newestRunning] - (beforeFirst.map { sums[$0] } ?? 0)
-            let lastValue = values[base + newestSlot]
-            result.stats[m] = WindowStats(max: values[base + maxSlot], maxSequence: sequences[maxSlot], maxWallNanos: wall[maxSlot],
-                                          min: values[base + minSlot], average: sum / Double(present),
+            let lastValue = values[valueIndex(m, newestSlot)]
+            result.stats[m] = WindowStats(max: values[valueIndex(m, maxSlot)], maxSequence: sequences[maxSlot], maxWallNanos: wall[maxSlot],
+                                          min: values[valueIndex(m, minSlot)], average: sum / Double(present),
                                           last: lastValue.isNaN ? nil : lastValue, count: present)
         }
         return result

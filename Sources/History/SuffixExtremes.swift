@@ -25,12 +25,12 @@ struct SuffixExtremes {
 
     /// Drops candidates at `slot` (about to be overwritten) and pushes the new value there.
     /// `value` NaN (absent) is never a candidate.
-    mutating func append(slot: Int, value: Double, column: UnsafeBufferPointer<Double>) {
+    mutating func append(slot: Int, value: Double, valueAt: (Int) -> Double) {
         // The oldest candidate may sit in the slot being overwritten: it leaves the ring.
         if count > 0, at(0) == slot { head = (head + 1) % capacity; count -= 1 }
         guard !value.isNaN else { return }
         let v = sign * value
-        while count > 0, sign * column[at(count - 1)] <= v { count -= 1 }
+        while count > 0, sign * valueAt(at(count - 1)) <= v { count -= 1 }
         slots[(head + count) % capacity] = UInt32(slot)
         count += 1
     }

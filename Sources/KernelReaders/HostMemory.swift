@@ -13,7 +13,7 @@ public struct HostMemory: Sendable, Equatable {
     public static func parse(_ bytes: Bytes, path: String) throws(KernelFileError) -> HostMemory {
         var total: UInt64?, available: UInt64?, free: UInt64?
         var lineStart = bytes.startIndex
-        while lineStart < bytes.endIndex {
+        while lineStart < bytes.endIndex, total == nil || available == nil || free == nil {
             var lineEnd = lineStart
             while lineEnd < bytes.endIndex, bytes[lineEnd] != ASCII.newline { lineEnd += 1 }
             let line = bytes[lineStart..<lineEnd]

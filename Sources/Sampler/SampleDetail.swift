@@ -37,11 +37,28 @@ public struct SampleDetail: Sendable, Equatable {
     public var intervalSeconds: Double?
     public var processes: [Process]
     /// Why a metric is not available, for every metric that is not.
-    public var unavailable: [Metric: String]
+    public var unavailable = MetricReasons()
 
     public init(target: Target) {
         self.target = target
         processes = []
-        unavailable = [:]
     }
+}
+
+/// A reason per metric (nil: the metric is available). A fixed array rather than a dictionary:
+/// it is filled on every tick.
+public struct MetricReasons: Sendable, Equatable {
+    private var storage = [String?](repeating: nil, count: Metric.count)
+
+    public init() {}
+
+    public subscript(_ m: Metric) -> String? {
+        get { storage[m.rawValue] }
+        set { storage[m.rawValue] = newValue }
+    }
+
+    public var isEmpty: Bool { storage.allSatisfy { $0 == nil } }
+
+    /// (metric, reason) for every unavailable metric, in metric order.
+    public var all: [(Metric, String)] { Metric.allCases.compactMap { m in storage[m.rawValue].map { (m, $0) } } }
 }

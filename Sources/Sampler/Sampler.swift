@@ -194,19 +194,17 @@ public final class Sampler {
     // MARK: - Readings
 
     private func readHost(_ values: inout MetricValues, _ detail: inout SampleDetail) {
-        let host: Reading<HostMemory> = {
-            guard case .value(let file) = meminfo else { return meminfo.map { _ in HostMemory(totalBytes: 0, availableBytes: 0, freeBytes: 0) } }
-            return Reading { () throws -> HostMemory in
-                try file.withContents { b throws(KernelFileError) in try HostMemory.parse(b, path: file.path) }
-            }
-        }()
-        switch host {
-        case .value(let h):
+        guard case .value(let file) = meminfo else {
+            detail.unavailable[.hostAvailable] = meminfo.reason
+            return
+        }
+        do {
+            let h = try file.withContents { b throws(KernelFileError) in try HostMemory.parse(b, path: file.path) }
             values[.hostAvailable] = Double(h.availableBytes)
             detail.hostTotalBytes = h.totalBytes
             detail.hostFreeBytes = h.freeBytes
-        case .unavailable(let why):
-            detail.unavailable[.hostAvailable] = why
+        } catch {
+            detail.unavailable[.hostAvailable] = "\(error)"
         }
     }
 

@@ -98,7 +98,7 @@ public final class SamplingLoop: Sendable {
     /// On `queue`: an anchored repeating timer; missed fires are coalesced, never replayed.
     private func schedule() {
         let interval = confined.intervalNanos
-        let timer = DispatchSource.makeTimerSource(flags: .strict, queue: queue)
+        let timer = DispatchSource.makeTimerSource(queue: queue)
         confined.firstDeadline = Clock.monotonicNanos() &+ interval
         confined.firesSeen = 0
         timer.schedule(deadline: .now() + .nanoseconds(Int(interval)), repeating: .nanoseconds(Int(interval)),

@@ -11,12 +11,19 @@
 #
 # Environment: DRUM_VM_TIMEOUT (seconds for the whole VM, default 1500),
 # DRUM_VM_KEEP=1 keeps the work directory, DRUM_VM_IMAGE=dir skips vm-image.sh.
-# Software emulation only (TCG): never KVM on this host class. CPU flags: -cx16
-# because QEMU 7.2's TCG mis-emulates cmpxchg16b (kernel 6.12 double-faults);
-# -erms because TCG runs "rep stosb" a byte at a time: without ERMS the guest
-# kernel clears pages with rep stosq, ~10x faster (a 100 MiB allocation takes
-# ~0.1 s instead of ~1 s, which the interval-peak test needs; boot 36 s -> 21 s).
-# -mem-prealloc: guest RAM is touched once up front, not on first use.
+# Software emulation only (TCG): never KVM on this host class. Why these flags:
+# - clearcpuid=cx16 (kernel command line): QEMU 7.2's TCG mis-emulates the
+#   kernel's cmpxchg16b and kernel 6.12 crashes at boot; the guest CPU still has
+#   CX16 because the static Swift runtime executes cmpxchg16b unconditionally
+#   (with -cpu max,-cx16 the daemon dies of SIGILL in swift_task_create).
+# - thread=single: with thread=multi the guest kernel oopsed (int3 in
+#   __set_next_task_fair) when a CPUQuota= turned the CFS-bandwidth static key
+#   on: TCG does not see live kernel text patching atomically across vCPU threads.
+#   One host thread for both vCPUs is also kinder to a shared 2-core host.
+# - -erms: TCG runs "rep stosb" a byte at a time; without ERMS the guest kernel
+#   clears pages with rep stosq, ~10x faster (100 MiB allocated in ~0.1 s, not
+#   ~1 s, which the interval-peak test needs); boot got ~40% faster too.
+# - -mem-prealloc: guest RAM is touched once up front, not on first use.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -44,9 +51,9 @@ echo "vm-run: booting $(basename "$IMG") with $DIR (timeout ${TIMEOUT}s)"
 start=$(date +%s)
 qrc=0
 timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 \
-    -accel tcg,thread=single -cpu max,-cx16,-erms -smp 2 -m 1024 -mem-prealloc \
+    -accel tcg,thread=single -cpu max,-erms -smp 2 -m 1024 -mem-prealloc \
     -kernel "$IMG/vmlinuz" -initrd "$IMG/initrd.img" \
-    -append "root=/dev/vda rw console=ttyS0 panic=-1 quiet systemd.show_status=false" \
+    -append "root=/dev/vda rw console=ttyS0 panic=-1 quiet systemd.show_status=false clearcpuid=cx16" \
     -drive "file=$WORK/root.qcow2,if=virtio,format=qcow2" \
     -drive "file=$WORK/test.ext4,if=virtio,format=raw" \
     -device virtio-rng-pci -nic none \

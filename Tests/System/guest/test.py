@@ -35,6 +35,7 @@ passed, failed = 0, 0
 
 def check(name, ok, detail=""):
     global passed, failed
+    detail = " ".join(str(detail).split())  # one line per check
     print(f"{'PASS' if ok else 'FAIL'} {name}" + (f": {detail}" if detail else ""), flush=True)
     if ok:
         passed += 1
