@@ -110,7 +110,7 @@ final class Daemon: Sendable {
         if let current = sample.values[.memoryCurrent] {
             memory = "memory \(ByteText.format(current))"
             if let limit = sample.values[.memoryLimit], limit > 0 {
-                memory += " of \(ByteText.format(limit)) (\(Int((current / limit * 100).rounded()))%)"
+                memory += " of \(ByteText.format(limit)) (\(wholeText(current / limit * 100))%)"
             }
         }
         let age = Double(Clock.monotonicNanos() &- sample.monoNanos) / 1e9
@@ -175,15 +175,14 @@ enum ByteText {
         var v = bytes
         var i = 0
         while v >= 1024, i < units.count - 1 { v /= 1024; i += 1 }
-        return i == 0 ? "\(Int(v)) B" : "\(String(format1: v)) \(units[i])"
+        return i == 0 ? "\(wholeText(v)) B" : "\(String(format1: v)) \(units[i])"
     }
 }
 
 extension String {
     /// One decimal place, without Foundation's String(format:).
     init(format1 v: Double) {
-        guard v.isFinite else { self = "n/a"; return }
-        let tenths = Int((v * 10).rounded())
+        guard v.isFinite, let tenths = Int(exactly: (v * 10).rounded()) else { self = v.isFinite ? "\(v)" : "n/a"; return }
         self = "\(tenths / 10).\(abs(tenths % 10))"
     }
 }

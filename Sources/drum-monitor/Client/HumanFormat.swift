@@ -1,18 +1,23 @@
 import Sampler
 
 /// Text a person reads: memory in MiB/GiB with percent of the limit, CPU in cores, tables.
+/// Whole-number text for a Double from the wire; never traps (NaN, huge values are shown as is).
+func wholeText(_ v: Double) -> String {
+    guard let i = Int(exactly: v.rounded()) else { return "\(v)" }
+    return String(i)
+}
+
 enum HumanFormat {
     static func bytes(_ v: Double?) -> String { v.map { ByteText.format($0) } ?? "n/a" }
     static func cores(_ v: Double?) -> String { v.map { cores2($0) } ?? "n/a" }
     static func cores2(_ v: Double) -> String {
-        guard v.isFinite else { return "n/a" }
-        let hundredths = Int((v * 100).rounded())
+        guard v.isFinite, abs(v) < 1e15, let hundredths = Int(exactly: (v * 100).rounded()) else { return v.isFinite ? "\(v)" : "n/a" }
         let frac = abs(hundredths % 100)
         return "\(hundredths / 100).\(frac < 10 ? "0" : "")\(frac)"
     }
     static func percent(_ part: Double?, of whole: Double?) -> String {
         guard let part, let whole, whole > 0 else { return "" }
-        return " (\(Int((part / whole * 100).rounded()))%)"
+        return " (\(wholeText(part / whole * 100))%)"
     }
 
     static func pad(_ s: String, _ width: Int) -> String {
@@ -31,10 +36,10 @@ enum HumanFormat {
         out.append("memory      \(bytes(m.current_bytes)) of \(bytes(m.limit_bytes))\(percent(m.current_bytes, of: m.limit_bytes))  limit from \(m.limit_source ?? "n/a")")
         let exact = m.interval_peak_exact.map { $0 ? " (exact)" : " (lower bound)" } ?? ""
         out.append("  peak      \(bytes(m.peak_bytes))   interval peak \(bytes(m.interval_peak_bytes))\(exact)")
-        out.append("  working   \(bytes(m.working_set_bytes))   OOM kills \(m.oom_kills.map { String(Int($0)) } ?? "n/a")")
+        out.append("  working   \(bytes(m.working_set_bytes))   OOM kills \(m.oom_kills.map(wholeText) ?? "n/a")")
         out.append("host        \(bytes(m.host_total_bytes)) total, \(bytes(m.host_available_bytes)) available")
         let c = s.cpu
-        let throttled = c.throttled_fraction.map { "\(Int(($0 * 100).rounded()))%" } ?? "n/a"
+        let throttled = c.throttled_fraction.map { "\(wholeText($0 * 100))%" } ?? "n/a"
         out.append("cpu         tree \(cores(c.tree_cores)) cores   cgroup \(cores(c.cgroup_cores)) cores   limit \(c.limit_cores.map(cores2) ?? "none")   throttled \(throttled)")
         if !s.processes.isEmpty {
             out.append("")
@@ -66,7 +71,7 @@ enum HumanFormat {
             let isBytes = metric.name.hasSuffix("_bytes")
             func f(_ v: Double?) -> String {
                 if isBytes { return bytes(v) }
-                if metric.isInteger { return v.map { String(Int($0)) } ?? "n/a" }
+                if metric.isInteger { return v.map(wholeText) ?? "n/a" }
                 return cores(v)
             }
             var line = pad(metric.name, 30) + pad(f(s.max), 13)
@@ -94,7 +99,7 @@ enum HumanFormat {
         for row in d.samples {
             out.append(columns.map { name, i in
                 let v = i < row.count ? row[i] : nil
-                let text = name.hasSuffix("_bytes") ? bytes(v) : name == "tree_cpu_cores" ? cores(v) : v.map { String(Int($0)) } ?? "n/a"
+                let text = name.hasSuffix("_bytes") ? bytes(v) : name == "tree_cpu_cores" ? cores(v) : v.map(wholeText) ?? "n/a"
                 return pad(text, name == "sequence" ? 10 : 28)
             }.joined())
         }
@@ -120,12 +125,11 @@ enum HumanFormat {
 
 enum DurationTextFormat {
     static func seconds(_ s: Double) -> String {
-        if s == s.rounded(), s >= 1 {
-            let i = Int(s)
+        if s == s.rounded(), s >= 1, let i = Int(exactly: s) {
             if i % 3600 == 0 { return "\(i / 3600)h" }
             if i % 60 == 0 { return "\(i / 60)m" }
             return "\(i)s"
         }
-        return "\(Int((s * 1000).rounded()))ms"
+        return wholeText(s * 1000) + "ms"
     }
 }
