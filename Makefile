@@ -41,11 +41,11 @@ run: build
 # Every tier this machine can run: unit and real-kernel tests (root: real v1 cgroups), the
 # daemon's systemd behaviour, the static binary, and real DRUM from PyPI.
 test: deps build-static
-	DRUM_VENV="$$(Tests/Drum/venv.sh)" DRUM_MONITOR_STATIC_BIN=$(CURDIR)/$(STATIC_BIN) $(SWIFT) test
+	DRUM_VENV="$$(Tests/Drum/venv.sh)" DRUM_MONITOR_STATIC_BIN=$(CURDIR)/$(STATIC_BIN) $(SWIFT) test --no-parallel
 
 # Only the fast tiers (no DRUM venv, no static build).
 test-unit: deps
-	$(SWIFT) test
+	$(SWIFT) test --no-parallel
 
 # cgroup v2 and systemd as PID 1, for real, in a QEMU VM (see Tests/System).
 system-test: build-static
