@@ -58,7 +58,7 @@ bench: build-static
 	Benchmarks/bench.sh
 
 install: build-static
-	install -D -m 0755 $(STATIC_BIN) $(DESTDIR)$(PREFIX)/bin/drum-monitor
+	install -D -s -m 0755 $(STATIC_BIN) $(DESTDIR)$(PREFIX)/bin/drum-monitor
 	install -d $(DESTDIR)$(UNITDIR)
 	sed 's|/usr/local/bin/drum-monitor|$(PREFIX)/bin/drum-monitor|; s|/etc/drum-monitor/|$(SYSCONFDIR)/drum-monitor/|; s|/usr/local/share/doc|$(PREFIX)/share/doc|' \
 	  systemd/drum-monitor.service > $(DESTDIR)$(UNITDIR)/drum-monitor.service

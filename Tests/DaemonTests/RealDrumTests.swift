@@ -18,12 +18,13 @@ final class DrumServer: Sendable {
     private let xdg: String?
     let logHint: String
 
-    /// Tests/Drum/start-drum.sh MODE WORKERS PORT: returns once DRUM answers HTTP.
-    init(mode: String, workers: Int, port: UInt16, venv: String) throws {
+    /// Tests/Drum/start-drum.sh MODE WORKERS PORT: returns once DRUM answers HTTP. Its log goes
+    /// to `logDir` (the test's temporary directory, removed with it).
+    init(mode: String, workers: Int, port: UInt16, venv: String, logDir: String) throws {
         self.port = port
         let script = Locations.repoRoot + "/Tests/Drum/start-drum.sh"
         let r = try run("/bin/bash", [script, mode, "\(workers)", "\(port)"],
-                        environment: cleanEnvironment(["DRUM_VENV": venv]), timeout: 180)
+                        environment: cleanEnvironment(["DRUM_VENV": venv, "DRUM_LOG_DIR": logDir]), timeout: 180)
         logHint = r.stderr
         let pid = Int32(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         try #require(r.status == 0 && pid != nil, "start-drum.sh \(mode) \(workers) \(port) failed (\(r.status)):\n\(r.stderr)")
@@ -52,7 +53,13 @@ final class DrumServer: Sendable {
         logHint = "drum log: \(launcher.stderrPath)"
     }
 
-    var log: String { launcher.map { $0.stdout + $0.stderr } ?? logHint }
+    /// DRUM's output so far, for failure messages.
+    var log: String {
+        if let launcher { return launcher.stdout + launcher.stderr }
+        let path = logHint.split(separator: "\n").first { $0.hasPrefix("drum log: ") }.map { String($0.dropFirst("drum log: ".count)) }
+        let text = path.flatMap(readWholeFile) ?? ""
+        return logHint + "\n" + text.split(separator: "\n").suffix(60).joined(separator: "\n")
+    }
 
     func stop() {
         _ = try? run("/bin/bash", [Locations.repoRoot + "/Tests/Drum/stop-drum.sh", "\(pid)"], timeout: 60)
@@ -88,10 +95,10 @@ struct RealDrumTests {
         let venv = try #require(Locations.drumVenv)
         let dir = try TempDir()
         defer { dir.remove() }
-        let drum = try DrumServer(mode: "gunicorn", workers: 3, port: Self.port(0), venv: venv)
+        let drum = try DrumServer(mode: "gunicorn", workers: 3, port: Self.port(0), venv: venv, logDir: dir.path)
         defer { drum.stop() }
         let workers = try #require(poll(timeout: 60) { drum.workers.count == 3 ? drum.workers : nil },
-                                   "gunicorn never had 3 workers (has \(drum.workers)): \(drum.logHint)")
+                                   "gunicorn never had 3 workers (has \(drum.workers)): \(drum.log)")
 
         let (daemon, sock) = try startDaemon(bin, dir, pid: drum.pid)
         defer { daemon.stop() }
@@ -99,7 +106,7 @@ struct RealDrumTests {
             guard let s = snapshot(sock), s.object("target")?.int("process_count") == 4 else { return nil }
             return s
         }
-        let snap = try #require(full, "never 4 processes: \(snapshot(sock).map { "\($0)" } ?? "no snapshot") \(daemon.description)")
+        let snap = try #require(full, "never 4 processes: \(snapshot(sock).map { "\($0)" } ?? "no snapshot") \(daemon.description)\n\(drum.log)")
         let target = try #require(snap.object("target"))
         #expect(target.string("mode") == "gunicorn", "\(target)")
         #expect(target.int("root_pid") == Int(drum.pid), "\(target)")
@@ -178,7 +185,7 @@ struct RealDrumTests {
         let venv = try #require(Locations.drumVenv)
         let dir = try TempDir()
         defer { dir.remove() }
-        let drum = try DrumServer(mode: "werkzeug", workers: 3, port: Self.port(2), venv: venv)
+        let drum = try DrumServer(mode: "werkzeug", workers: 3, port: Self.port(2), venv: venv, logDir: dir.path)
         defer { drum.stop() }
         let (daemon, sock) = try startDaemon(bin, dir, pid: drum.pid)
         defer { daemon.stop() }

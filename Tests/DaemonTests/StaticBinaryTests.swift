@@ -8,14 +8,22 @@ import Glibc
 
 @Suite("static binary")
 struct StaticBinaryTests {
-    /// Where the toolchain's runtime lives on this machine (e.g. /opt/swift): the directory above
-    /// usr/lib/swift/linux/libswiftCore.so of the `swift` on PATH.
+    /// Where the toolchain's runtime lives on this machine (e.g. /opt/swift): the root above the
+    /// usr/lib/swift/linux/libswiftCore.so this test process itself runs on (else the `swift` on PATH).
     static var toolchainRoot: String? {
-        guard let swift = Locations.tool("swift") else { return nil }
-        let real = URL(fileURLWithPath: swift).resolvingSymlinksInPath()
-        // <root>/usr/bin/swift
-        let root = real.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-        return FileManager.default.fileExists(atPath: root + "/usr/lib/swift/linux/libswiftCore.so") ? root : nil
+        let suffix = "/usr/lib/swift/linux/libswiftCore.so"
+        if let maps = readWholeFile("/proc/self/maps"),
+           let line = maps.split(separator: "\n").first(where: { $0.hasSuffix(suffix) }),
+           let slash = line.firstIndex(of: "/") {
+            let path = String(line[slash...])
+            return String(path.dropLast(suffix.count))
+        }
+        guard let swift = Locations.tool("swift"), let real = realpath(swift, nil) else { return nil }
+        defer { free(real) }
+        // <root>/usr/bin/swift-driver
+        var url = URL(fileURLWithPath: String(cString: real))
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return FileManager.default.fileExists(atPath: url.path + suffix) ? url.path : nil
     }
 
     static var staticReady: Bool {
@@ -27,7 +35,7 @@ struct StaticBinaryTests {
           .enabled(if: Conditions.check(Locations.tool("unshare") != nil, "unshare not installed (util-linux)")))
     func runsWithTheToolchainHidden() throws {
         let bin = try #require(Locations.staticBinary)
-        try #require(FileManager.default.isExecutableFile(atPath: bin), "DRUM_MONITOR_STATIC_BIN=\(bin) is not an executable")
+        try #require(access(bin, X_OK) == 0, "DRUM_MONITOR_STATIC_BIN=\(bin) is not an executable")
         let root = try #require(Self.toolchainRoot, "cannot locate the Swift toolchain (swift on PATH with usr/lib/swift/linux/libswiftCore.so)")
         try #require(!bin.hasPrefix(root + "/"), "the static binary lives inside the toolchain directory \(root)")
         let core = root + "/usr/lib/swift/linux/libswiftCore.so"

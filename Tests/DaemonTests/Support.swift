@@ -40,7 +40,7 @@ enum Locations {
         return candidates
     }()
 
-    static let binary: String? = binaryCandidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    static let binary: String? = binaryCandidates.first { access($0, X_OK) == 0 }
 
     static func requireBinary() throws -> String {
         try #require(binary, "drum-monitor binary not found (looked at \(binaryCandidates)); build it or set DRUM_MONITOR_BIN")
@@ -64,7 +64,7 @@ enum Locations {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin"
         for dir in path.split(separator: ":") + ["/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
             let candidate = "\(dir)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            if access(candidate, X_OK) == 0 { return candidate }
         }
         return nil
     }
@@ -172,56 +172,93 @@ struct RunResult {
     var stderr: String
 }
 
-/// A started subprocess, stdout/stderr going to files (no pipe to fill up). Call `stop()` in a
-/// defer: it SIGKILLs the process if it still runs and reaps it.
+/// A started subprocess (posix_spawn), stdout/stderr going to files (no pipe to fill up). Call
+/// `stop()` in a defer: it SIGKILLs the process if it still runs and reaps it.
+///
+/// Not Foundation's Process: on Linux it learns of an exit through a socket the child inherits, so
+/// a child that leaves a background process behind (start-drum.sh) never "exits" for it.
 final class Spawned: @unchecked Sendable {
-    let process = Process()
+    let pid: pid_t
     let stdoutPath: String
     let stderrPath: String
     let executable: String
     let arguments: [String]
     private let logDir: TempDir
+    /// The wait status once reaped.
+    private let reaped = Mutex<Int32?>(nil)
 
-    init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-         currentDirectory: String? = nil) throws {
+    init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
         self.executable = executable
         self.arguments = arguments
         logDir = try TempDir("dmt-log")
         stdoutPath = logDir.file("stdout")
         stderrPath = logDir.file("stderr")
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment ?? cleanEnvironment()
-        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
-        process.standardError = FileHandle(forWritingAtPath: stderrPath)
-        try process.run()
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+
+        // Whatever the test runner blocks or ignores, the child starts with defaults.
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        posix_spawnattr_setsigmask(&attr, &mask)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for sig in [SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM] { sigaddset(&defaults, sig) }
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let env = environment ?? cleanEnvironment()
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for p in argv { free(p) }
+            for p in envp { free(p) }
+        }
+        var child = pid_t()
+        let rc = posix_spawn(&child, executable, &actions, &attr, argv, envp)
+        try #require(rc == 0, "posix_spawn \(executable): \(String(cString: strerror(rc)))")
+        pid = child
     }
 
-    var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
-    var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+    /// Reaps the child if it has exited (without blocking unless `block`); the wait status.
+    @discardableResult
+    private func reap(block: Bool) -> Int32? {
+        reaped.withLock { status -> Int32? in
+            if let status { return status }
+            var raw: Int32 = 0
+            let r = waitpid(pid, &raw, block ? 0 : WNOHANG)
+            if r == pid { status = raw }
+            return status
+        }
+    }
+
+    var isRunning: Bool { reap(block: false) == nil }
+    var stdout: String { readWholeFile(stdoutPath) ?? "" }
+    var stderr: String { readWholeFile(stderrPath) ?? "" }
 
     func signal(_ sig: Int32) {
-        if process.isRunning { kill(pid, sig) }
+        if isRunning { kill(pid, sig) }
     }
 
     /// The exit status once the process has exited within `timeout`, else nil. A death by signal
     /// is reported as 128 + signal.
     func waitForExit(timeout: Double) -> Int32? {
-        guard pollUntil(timeout: timeout, every: 0.02, { !process.isRunning }) else { return nil }
-        process.waitUntilExit()
-        return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        guard pollUntil(timeout: timeout, every: 0.02, { !isRunning }), let raw = reap(block: false) else { return nil }
+        let signal = raw & 0x7f
+        return signal == 0 ? (raw >> 8) & 0xff : 128 + signal
     }
 
     func stop() {
-        if process.isRunning {
+        if isRunning {
             kill(pid, SIGKILL)
-            process.waitUntilExit()
+            reap(block: true)
         }
         logDir.remove()
     }
@@ -248,12 +285,29 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
     return RunResult(status: status, stdout: p.stdout, stderr: p.stderr)
 }
 
+/// A whole file read with read(2) until EOF: /proc files report size 0 or a page, so Foundation's
+/// readers may stop early.
+func readWholeFile(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 { if errno == EINTR { continue }; return nil }
+        if n == 0 { break }
+        bytes += chunk[0..<n]
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
 /// /proc/PID/stat ppid of every process: children of `pid`.
 func childrenOf(_ pid: Int32) -> [Int32] {
     guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
     var result: [Int32] = []
     for name in entries {
-        guard let p = Int32(name), let stat = try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8),
+        guard let p = Int32(name), let stat = readWholeFile("/proc/\(p)/stat"),
               let close = stat.range(of: ") ", options: .backwards) else { continue }
         let fields = stat[close.upperBound...].split(separator: " ")
         if fields.count > 1, Int32(fields[1]) == pid { result.append(p) }
@@ -262,7 +316,7 @@ func childrenOf(_ pid: Int32) -> [Int32] {
 }
 
 func comm(_ pid: Int32) -> String? {
-    (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    readWholeFile("/proc/\(pid)/comm")?.trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
 // MARK: - HTTP over a Unix socket or TCP

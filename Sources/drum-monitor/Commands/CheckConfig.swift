@@ -12,6 +12,7 @@ struct CheckConfig: ParsableCommand {
         let environment = ProcessEnvironment.current()
         let path = file ?? environment[ConfigLoader.configFileVariable] ?? DaemonConfig.defaultPath
         let loader = ConfigLoader(file: path, fileRequired: true, environment: environment, flags: [:])
+        for warning in loader.warnings { writeStderr("warning: \(warning)\n") }
         do {
             let config = try loader.load()
             print("\(path): OK")

@@ -9,7 +9,7 @@ import Glibc
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the daemon: sample on a timer, keep the history in memory, serve it on a Unix socket.",
-        discussion: "Settings come from the file (default \(DaemonConfig.defaultPath), or $DRUM_MONITOR_CONFIG), then DRUM_MONITOR_<KEY> variables, then these flags.")
+        discussion: "Settings come from the file (default \(DaemonConfig.defaultPath), or $DRUM_MONITOR_CONFIG), then DRUM_MONITOR_<KEY> variables (others with that prefix are ignored with a warning), then these flags.")
 
     @Option(name: .long, help: "Configuration file (YAML).") var config: String?
     @Option(name: .long, help: "Unix socket path.") var socket: String?
@@ -54,6 +54,7 @@ struct Serve: AsyncParsableCommand {
         }
         LogSetup.bootstrap(level: settings.logLevel)
         let logger = Logger(label: "drum-monitor")
+        for warning in loader.warnings { logger.warning("\(warning)") }
         do {
             try await Daemon(config: settings, loader: loader, logger: logger).run()
         } catch {

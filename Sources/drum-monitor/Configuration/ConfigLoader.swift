@@ -37,12 +37,8 @@ struct ConfigLoader {
         var problems: [ConfigProblem] = []
         if let file { problems += applyFile(file, to: &config) }
         for (name, value) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("DRUM_MONITOR_") {
-            if name == Self.configFileVariable { continue }
-            let keyName = String(name.dropFirst("DRUM_MONITOR_".count)).lowercased()
-            guard let key = DaemonConfig.key(named: keyName) else {
-                problems.append(ConfigProblem(source: "environment", key: name, message: "unknown setting (known: \(Self.knownKeys))"))
-                continue
-            }
+            // Other DRUM_MONITOR_* variables (a tool's own, a typo) are reported by `warnings`.
+            guard let key = Self.key(forVariable: name) else { continue }
             do { try key.apply(&config, value) } catch {
                 problems.append(ConfigProblem(source: "environment", key: name, message: error.message))
             }
@@ -64,6 +60,18 @@ struct ConfigLoader {
     }
 
     static var knownKeys: String { DaemonConfig.keys.map(\.name).joined(separator: ", ") }
+
+    static func key(forVariable name: String) -> DaemonConfig.Key? {
+        guard name.hasPrefix("DRUM_MONITOR_"), name != configFileVariable else { return nil }
+        return DaemonConfig.key(named: String(name.dropFirst("DRUM_MONITOR_".count)).lowercased())
+    }
+
+    /// DRUM_MONITOR_* variables that set nothing: not errors (other tools use the prefix too),
+    /// but worth a line in the log in case one is a misspelt setting.
+    var warnings: [String] {
+        environment.keys.sorted().filter { $0.hasPrefix("DRUM_MONITOR_") && $0 != Self.configFileVariable && Self.key(forVariable: $0) == nil }
+            .map { "ignoring environment variable \($0): not a setting (known: \(Self.knownKeys))" }
+    }
 
     private func applyFile(_ path: String, to config: inout DaemonConfig) -> [ConfigProblem] {
         let text: String
