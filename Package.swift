@@ -76,6 +76,13 @@ let package = Package(
         ),
         // Real cgroups and process trees for tests (root only); not shipped.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // The sampler's CPU per tick, back to back (make bench).
+        .executableTarget(
+            name: "drum-monitor-sampler-bench",
+            dependencies: ["History", "Sampler", "KernelReaders"],
+            path: "Benchmarks/SamplerBench",
+            swiftSettings: crossModule
+        ),
         .testTarget(name: "KernelReadersTests", dependencies: ["KernelReaders", "TestSupport"]),
         .testTarget(name: "HistoryTests", dependencies: ["History", "Sampler"]),
         .testTarget(name: "SamplerTests", dependencies: ["Sampler", "KernelReaders", "TestSupport"]),

@@ -2,6 +2,8 @@
 /// every control character is shown as an escape (\n, \t, \0, \xNN). Nothing is dropped.
 public enum Printable {
     public static func escape(_ bytes: some Collection<UInt8>) -> String {
+        // Fast path: printable ASCII, the usual case, is its own text.
+        if bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x5C }) { return String(decoding: bytes, as: UTF8.self) }
         let b = Array(bytes)
         var out = ""
         out.reserveCapacity(b.count)

@@ -116,9 +116,16 @@ public final class HeldProcess {
 
     /// Children of the main thread; nil when the kernel has no children files.
     public func mainThreadChildren() throws(KernelFileError) -> [Int32]? {
-        guard let childrenFile else { return nil }
-        return try childrenFile.withContents { bytes throws(KernelFileError) in
-            try ProcChildren.parse(bytes, path: childrenFile.path)
+        var pids: [Int32] = []
+        return try mainThreadChildren(into: &pids) ? pids : nil
+    }
+
+    /// Appends the main thread's children to `pids`; false when the kernel has no children files.
+    public func mainThreadChildren(into pids: inout [Int32]) throws(KernelFileError) -> Bool {
+        guard let childrenFile else { return false }
+        try childrenFile.withContents { bytes throws(KernelFileError) in
+            try ProcChildren.parse(bytes, path: childrenFile.path, into: &pids)
         }
+        return true
     }
 }

@@ -30,47 +30,75 @@ public struct ProcStat: Sendable, Equatable {
               let pid32 = Int32(exactly: pid) else {
             throw KernelFileError.malformed(path, "bad pid in stat line", line: bytes)
         }
-        // Fields from 3 (state) on, separated by single spaces.
-        var fields: [Slice<Bytes>] = []
-        fields.reserveCapacity(24)
+        // Fields from 3 (state) on, separated by spaces; walked once, keeping the ones we use
+        // (no array of fields: this runs for every process on every tick).
+        var state: UInt8 = 0
+        var numbers = (ppid: UInt64(0), utime: UInt64(0), stime: UInt64(0), cutime: UInt64(0), cstime: UInt64(0),
+                       threads: UInt64(0), start: UInt64(0), rss: UInt64(0))
+        var field = 2
         var i = close + 1
         let end = bytes.endIndex
-        while i < end, fields.count < 22 {
+        while i < end, field < 24 {
             while i < end, ASCII.isSpace(bytes[i]) { i += 1 }
             let start = i
             while i < end, !ASCII.isSpace(bytes[i]) { i += 1 }
-            if start < i { fields.append(bytes[start..<i]) }
-        }
-        // fields[0] is field 3 (state); field N is fields[N - 3].
-        guard fields.count >= 22 else {
-            throw KernelFileError.malformed(path, "stat line has \(fields.count + 2) fields, expected at least 24", line: bytes)
-        }
-        func number(_ field: Int, _ name: String) throws(KernelFileError) -> UInt64 {
-            let text = fields[field - 3]
-            if let v = Parse.unsigned(text) { return v }
+            guard start < i else { break }
+            field += 1
+            let text = bytes[start..<i]
+            if field == 3 {
+                guard text.count == 1 else {
+                    throw KernelFileError.malformed(path, "field 3 (state) is not one character", line: text)
+                }
+                state = text[start]
+                continue
+            }
+            let name: String
+            switch field {
+            case 4: name = "ppid"
+            case 14: name = "utime"
+            case 15: name = "stime"
+            case 16: name = "cutime"
+            case 17: name = "cstime"
+            case 20: name = "num_threads"
+            case 22: name = "starttime"
+            case 24: name = "rss"
+            default: continue
+            }
+            var value = Parse.unsigned(text)
             // cutime/cstime are signed in the kernel's format; a negative value means 0 here.
-            if field == 16 || field == 17, let s = Parse.signed(text), s < 0 { return 0 }
-            throw KernelFileError.malformed(path, "field \(field) (\(name)) is not a number", line: text)
+            if value == nil, field == 16 || field == 17, let v = Parse.signed(text), v < 0 { value = 0 }
+            guard let value else {
+                throw KernelFileError.malformed(path, "field \(field) (\(name)) is not a number", line: text)
+            }
+            switch field {
+            case 4: numbers.ppid = value
+            case 14: numbers.utime = value
+            case 15: numbers.stime = value
+            case 16: numbers.cutime = value
+            case 17: numbers.cstime = value
+            case 20: numbers.threads = value
+            case 22: numbers.start = value
+            default: numbers.rss = value
+            }
         }
-        guard fields[0].count == 1 else {
-            throw KernelFileError.malformed(path, "field 3 (state) is not one character", line: fields[0])
+        guard field >= 24 else {
+            throw KernelFileError.malformed(path, "stat line has \(field) fields, expected at least 24", line: bytes)
         }
-        let ppid = try number(4, "ppid")
-        guard let ppid32 = Int32(exactly: ppid) else {
-            throw KernelFileError.malformed(path, "field 4 (ppid) out of range", line: fields[1])
+        guard let ppid32 = Int32(exactly: numbers.ppid) else {
+            throw KernelFileError.malformed(path, "field 4 (ppid) out of range", line: bytes)
         }
         return ProcStat(
             pid: pid32,
             comm: Printable.escape(bytes[(open + 1)..<close]),
-            state: fields[0][fields[0].startIndex],
+            state: state,
             ppid: ppid32,
-            utimeTicks: try number(14, "utime"),
-            stimeTicks: try number(15, "stime"),
-            cutimeTicks: try number(16, "cutime"),
-            cstimeTicks: try number(17, "cstime"),
-            numThreads: try number(20, "num_threads"),
-            startTimeTicks: try number(22, "starttime"),
-            rssPages: try number(24, "rss")
+            utimeTicks: numbers.utime,
+            stimeTicks: numbers.stime,
+            cutimeTicks: numbers.cutime,
+            cstimeTicks: numbers.cstime,
+            numThreads: numbers.threads,
+            startTimeTicks: numbers.start,
+            rssPages: numbers.rss
         )
     }
 }
@@ -89,12 +117,21 @@ public enum ProcCmdline {
 public enum ProcChildren {
     public static func parse(_ bytes: Bytes, path: String) throws(KernelFileError) -> [Int32] {
         var pids: [Int32] = []
-        for word in bytes.split(whereSeparator: ASCII.isSpace) {
-            guard let v = Parse.unsigned(word), let pid = Int32(exactly: v) else {
-                throw KernelFileError.malformed(path, "expected a pid", line: word)
+        try parse(bytes, path: path, into: &pids)
+        return pids
+    }
+
+    public static func parse(_ bytes: Bytes, path: String, into pids: inout [Int32]) throws(KernelFileError) {
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            while i < bytes.endIndex, ASCII.isSpace(bytes[i]) { i += 1 }
+            let start = i
+            while i < bytes.endIndex, !ASCII.isSpace(bytes[i]) { i += 1 }
+            guard start < i else { break }
+            guard let v = Parse.unsigned(bytes[start..<i]), let pid = Int32(exactly: v) else {
+                throw KernelFileError.malformed(path, "expected a pid", line: bytes[start..<i])
             }
             pids.append(pid)
         }
-        return pids
     }
 }

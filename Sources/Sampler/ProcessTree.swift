@@ -48,6 +48,10 @@ struct ProcessTree {
     let proc: ProcFiles
     private(set) var processes: [Int32: TrackedProcess] = [:]
     private var lastFullScanMono: UInt64 = 0
+    // Reused every tick rather than reallocated.
+    private var scratch: [Int32: TrackedProcess] = [:]
+    private var queue: [TrackedProcess] = []
+    private var kids: [Int32] = []
     static let fullScanEveryNanos: UInt64 = 1_000_000_000
 
     init(paths: KernelPaths) {
@@ -63,29 +67,34 @@ struct ProcessTree {
         let fullScan = now &- lastFullScanMono >= Self.fullScanEveryNanos
         if fullScan { lastFullScanMono = now }
         var parentMap: [Int32: [Int32]]?
-        var reachable: [Int32: TrackedProcess] = [root.pid: root]
-        var queue = [root]
+        var reachable = scratch
+        scratch = [:]
+        reachable.removeAll(keepingCapacity: true)
+        reachable[root.pid] = root
+        queue.removeAll(keepingCapacity: true)
+        queue.append(root)
         var changed = false
         var index = 0
         while index < queue.count {
             let parent = queue[index]
             index += 1
-            var kids: [Int32]?
+            kids.removeAll(keepingCapacity: true)
+            var found: Bool
             if fullScan {
-                kids = (try? proc.children(parent.pid)) ?? nil
+                if let all = (try? proc.children(parent.pid)) ?? nil { kids.append(contentsOf: all); found = true } else { found = false }
             } else {
-                kids = (try? parent.held.mainThreadChildren()) ?? nil
+                found = (try? parent.held.mainThreadChildren(into: &kids)) ?? false
             }
-            if kids == nil {
+            if !found {
                 // No children files on this kernel: fall back to one /proc scan per tick at most.
                 if parentMap == nil {
                     var map: [Int32: [Int32]] = [:]
                     for (pid, ppid) in (try? proc.parentMap()) ?? [:] { map[ppid, default: []].append(pid) }
                     parentMap = map
                 }
-                kids = parentMap?[parent.pid] ?? []
+                kids.append(contentsOf: parentMap?[parent.pid] ?? [])
             }
-            for kid in kids ?? [] where reachable[kid] == nil {
+            for kid in kids where reachable[kid] == nil {
                 let tracked: TrackedProcess
                 if let existing = processes[kid], existing.refresh(now: now, ticksPerSecond: ticksPerSecond) {
                     tracked = existing
@@ -103,6 +112,7 @@ struct ProcessTree {
         if reachable.count != processes.count || processes.keys.contains(where: { reachable[$0] == nil }) {
             changed = true
         }
+        scratch = processes
         processes = reachable
         return changed
     }
