@@ -52,9 +52,9 @@ system-test: build-static
 	Tests/System/system-test.sh
 
 bench: build-static
-	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(STATIC_DIR) --product drum-monitor-window-bench
 	DRUM_MONITOR_BIN=$(CURDIR)/$(STATIC_BIN) \
 	WINDOW_BENCH_BIN=$(CURDIR)/$(STATIC_DIR)/release/drum-monitor-window-bench \
+	SAMPLER_BENCH_BIN=$(CURDIR)/$(STATIC_DIR)/release/drum-monitor-sampler-bench \
 	Benchmarks/bench.sh
 
 install: build-static
