@@ -38,7 +38,9 @@ final class Daemon: Sendable {
                              fallbackPid: getpid())
     }
 
-    func run() async throws {
+    /// `signals` must exist before anything can be observed from outside (the socket), so that a
+    /// SIGTERM or SIGHUP during start-up is handled once the daemon is up rather than killing it.
+    func run(signals: SignalStream) async throws {
         let initial = config.withLock { $0 }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let context = QueryContext(history: history) { [loop] in loop.progress }
@@ -56,7 +58,6 @@ final class Daemon: Sendable {
         systemd.ready(status: statusLine())
         let supervision = startSupervision()
 
-        let signals = SignalStream(signals: [SIGTERM, SIGINT, SIGHUP])
         for await signal in signals.stream {
             if signal == SIGHUP {
                 reload()

@@ -23,7 +23,7 @@ struct SocketFileTests {
 
         let first = try startDaemon(bin, dir, socket: sock, pid: sleeper.pid)
         defer { first.stop() }
-        try #require(pollHTTP(sock, "/healthz", timeout: 60) { _ in true } != nil, "first daemon never answered: \(first.description)")
+        try #require(waitUntilServing(sock) != nil, "first daemon never served: \(first.description)")
 
         let second = try startDaemon(bin, dir, socket: sock, pid: sleeper.pid)
         defer { second.stop() }
@@ -62,8 +62,8 @@ struct SocketFileTests {
 
         let daemon = try startDaemon(bin, dir, socket: sock, pid: sleeper.pid)
         defer { daemon.stop() }
-        let answer = pollHTTP(sock, "/v1/snapshot", timeout: 60)
-        #expect(answer?.status == 200, "no snapshot over the replaced socket: \(daemon.description)")
+        let answer = waitUntilServing(sock)
+        #expect(answer?.status == 200, "no /healthz over the replaced socket: \(daemon.description)")
         var after = stat()
         #expect(lstat(sock, &after) == 0 && (after.st_mode & S_IFMT) == S_IFSOCK, "no socket file after replacing the stale one")
         daemon.signal(SIGTERM)
@@ -80,7 +80,7 @@ struct SocketFileTests {
         let sock = dir.file("s.sock")
         let daemon = try startDaemon(bin, dir, socket: sock, pid: sleeper.pid, extra: flag.map { ["--socket-mode", $0] } ?? [])
         defer { daemon.stop() }
-        try #require(pollHTTP(sock, "/healthz", timeout: 60) { _ in true } != nil, "daemon never answered: \(daemon.description)")
+        try #require(waitUntilServing(sock) != nil, "daemon never served: \(daemon.description)")
         var st = stat()
         try #require(lstat(sock, &st) == 0)
         #expect(Int(st.st_mode & 0o7777) == expected, "mode \(String(st.st_mode & 0o7777, radix: 8)), expected \(String(expected, radix: 8))")

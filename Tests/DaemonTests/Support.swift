@@ -526,11 +526,19 @@ func writeConfig(_ dir: TempDir, _ text: String = "log_level: info\n", name: Str
 }
 
 /// Polls GET `target` on `socket` until `accept` likes the answer (or `timeout` passes).
-func pollHTTP(_ socket: String, _ target: String, timeout: Double = 30, _ accept: (HTTPAnswer) -> Bool = { $0.status == 200 }) -> HTTPAnswer? {
-    poll(timeout: timeout) {
+func pollHTTP(_ socket: String, _ target: String, timeout: Double = 30, every: Double = 0.05,
+              _ accept: (HTTPAnswer) -> Bool = { $0.status == 200 }) -> HTTPAnswer? {
+    poll(timeout: timeout, every: every) {
         guard let answer = try? HTTP.get(unix: socket, target, timeout: 5) else { return nil }
         return accept(answer) ? answer : nil
     }
+}
+
+/// The daemon is past its start-up: /healthz is 200 with at least two ticks, so the signal handlers
+/// (installed after the first sample) are in place. Tests that are not about start-up races wait
+/// for this before signalling.
+func waitUntilServing(_ socket: String, timeout: Double = 60) -> HTTPAnswer? {
+    pollHTTP(socket, "/healthz", timeout: timeout) { a in a.status == 200 && ((try? a.json())?.int("ticks") ?? 0) >= 2 }
 }
 
 func jsonObject(_ text: String) throws -> [String: Any] {

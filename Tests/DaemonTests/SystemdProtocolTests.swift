@@ -130,8 +130,11 @@ struct SystemdProtocolTests {
         }
         let fd = try #require(writer, "the FIFO has no reader: the sampler is not blocked on it (\(String(cString: strerror(errno))))")
         #expect(rename(replacement, pidfile) == 0)
+        // The sampler reads pidfiles with pread, which a FIFO refuses (ESPIPE): it may close its end
+        // before this write lands, so the write may fail with EPIPE (not SIGPIPE: ignored here).
+        signal(SIGPIPE, SIG_IGN)
         let line = Array("\(sleeper.pid)\n".utf8)
-        #expect(write(fd, line, line.count) == line.count)
+        _ = write(fd, line, line.count)
         close(fd)
 
         let resumeMark = listener.messages.count
@@ -139,6 +142,10 @@ struct SystemdProtocolTests {
         #expect(resumed != nil, "WATCHDOG=1 did not come back after unwedging: \(daemon.description)")
         let healthyAgain = pollHTTP(sock, "/healthz", timeout: 30)
         #expect(healthyAgain != nil, "/healthz not 200 after unwedging")
+        let watchedAgain = pollHTTP(sock, "/v1/snapshot", timeout: 30) { a in
+            (try? a.json())?.object("target")?.int("root_pid") == Int(sleeper.pid)
+        }
+        #expect(watchedAgain != nil, "the pidfile's pid is not watched again after unwedging")
 
         daemon.signal(SIGTERM)
         #expect(daemon.waitForExit(timeout: 30) == 0, "\(daemon.description)")
@@ -165,8 +172,8 @@ struct SystemdProtocolTests {
         // The listening socket appears first; the daemon starts on the first connection.
         let listening = pollUntil(timeout: 30) { access(sock, F_OK) == 0 }
         try #require(listening, "systemd-socket-activate did not create \(sock): \(daemon.description)")
-        let health = pollHTTP(sock, "/healthz", timeout: 60)
-        #expect(health?.status == 200, "no 200 from /healthz on the activated socket: \(daemon.description)")
+        let health = waitUntilServing(sock)
+        try #require(health?.status == 200, "no 200 from /healthz on the activated socket: \(daemon.description)")
         #expect(access(unused, F_OK) != 0, "the daemon bound its own --socket \(unused) despite an inherited socket")
         let execd = comm(daemon.pid)
         #expect(execd == "drum-monitor", "pid \(daemon.pid) is \(execd ?? "gone"), expected systemd-socket-activate to exec drum-monitor")
@@ -177,6 +184,29 @@ struct SystemdProtocolTests {
         var st = stat()
         #expect(lstat(sock, &st) == 0 && (st.st_mode & S_IFMT) == S_IFSOCK,
                 "the daemon removed the socket file systemd owns")
+    }
+
+    /// SIGTERM as soon as the socket answers (systemd stopping a unit that just started, or a
+    /// client racing a restart) still stops the daemon cleanly: exit 0, socket file removed.
+    @Test func sigtermDuringStartupStopsCleanly() throws {
+        let bin = try Locations.requireBinary()
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let sleeper = try Spawned.sleeper()
+        defer { sleeper.stop() }
+        let config = try writeConfig(dir)
+        for round in 1...5 {
+            let sock = dir.file("s\(round).sock")
+            let daemon = try Spawned(bin, ["serve", "--config", config, "--socket", sock, "--interval", "100ms", "--pid", "\(sleeper.pid)"])
+            defer { daemon.stop() }
+            let answered = pollHTTP(sock, "/healthz", timeout: 60, every: 0.002) { _ in true }
+            try #require(answered != nil, "round \(round): the daemon never answered: \(daemon.description)")
+            daemon.signal(SIGTERM)
+            let status = daemon.waitForExit(timeout: 30)
+            #expect(status == 0, "round \(round): SIGTERM right after the socket answered: exit \(status.map(String.init) ?? "none, still running after 30 s") (143 = killed by the signal)\n\(daemon.description)")
+            #expect(access(sock, F_OK) != 0, "round \(round): socket file left behind")
+            if status != 0 { break }
+        }
     }
 
     /// Under journald (JOURNAL_STREAM set) every stderr line starts with its syslog priority;
@@ -195,8 +225,8 @@ struct SystemdProtocolTests {
             let daemon = try Spawned(bin, ["serve", "--config", config, "--socket", sock, "--interval", "100ms", "--pid", "\(sleeper.pid)"],
                                      environment: env)
             defer { daemon.stop() }
-            let started = pollUntil(timeout: 60) { daemon.stderr.contains("first sample taken") }
-            try #require(started, "no 'first sample taken' log line: \(daemon.description)")
+            try #require(waitUntilServing(sock) != nil, "daemon never served: \(daemon.description)")
+            #expect(daemon.stderr.contains("first sample taken"), "no 'first sample taken' log line: \(daemon.description)")
             // A reload that changes a query-server setting logs a warning; a broken file, an error.
             try Data("log_level: info\nmax_connections: 7\n".utf8).write(to: URL(fileURLWithPath: config))
             daemon.signal(SIGHUP)

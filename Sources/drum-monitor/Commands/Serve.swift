@@ -43,6 +43,8 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // First of all: from here on SIGTERM/SIGINT/SIGHUP are queued for the daemon's loop.
+        let signals = SignalStream(signals: [SIGTERM, SIGINT, SIGHUP])
         let environment = ProcessEnvironment.current()
         let explicitFile = config ?? environment[ConfigLoader.configFileVariable]
         let loader = ConfigLoader(file: explicitFile ?? DaemonConfig.defaultPath, fileRequired: explicitFile != nil,
@@ -56,7 +58,7 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "drum-monitor")
         for warning in loader.warnings { logger.warning("\(warning)") }
         do {
-            try await Daemon(config: settings, loader: loader, logger: logger).run()
+            try await Daemon(config: settings, loader: loader, logger: logger).run(signals: signals)
         } catch {
             logger.critical("\(error)")
             throw ExitCode(1)

@@ -79,13 +79,15 @@ struct ConfigLoader {
             text = try readText(path)
         } catch {
             if !fileRequired, error.notFound { return [] }
-            return [ConfigProblem(source: path, message: error.message)]
+            return [ConfigProblem(source: path, line: error.line, key: error.key, message: error.message)]
         }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            return [ConfigProblem(source: path, line: Self.line(of: error), message: "not valid YAML: \(Self.problem(of: error))")]
+            let line = Self.line(of: error)
+            return [ConfigProblem(source: path, line: line, key: line.flatMap { Self.key(onLine: $0, of: text) },
+                                  message: "not valid YAML: \(Self.problem(of: error))")]
         } catch {
             return [ConfigProblem(source: path, message: "not valid YAML: \(error)")]
         }
@@ -122,24 +124,38 @@ struct ConfigLoader {
         return problems
     }
 
+    /// Where the problem started: libyaml's context (e.g. the opening quote of an unterminated
+    /// string) rather than where it gave up (often the end of the file).
     private static func line(of error: YamlError) -> Int? {
         switch error {
-        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
+        case .scanner(let context, _, let mark, _), .parser(let context, _, let mark, _), .composer(let context, _, let mark, _):
+            return context?.mark.line ?? mark.line
         default: return nil
         }
     }
 
     private static func problem(of error: YamlError) -> String {
         switch error {
-        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): return problem
+        case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _), .composer(let context, let problem, _, _):
+            return [context?.text, problem].compactMap { $0 }.joined(separator: ": ")
         default: return "\(error)"
         }
+    }
+
+    /// The `key` of a `key: value` line, if the line looks like one.
+    static func key(onLine line: Int, of text: String) -> String? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard line >= 1, line <= lines.count, let colon = lines[line - 1].firstIndex(of: ":") else { return nil }
+        let key = String(lines[line - 1][..<colon].drop { $0 == " " || $0 == "\t" })
+        return key.isEmpty || key.hasPrefix("#") || key.contains(" ") ? nil : key
     }
 }
 
 struct FileReadError: Error {
     let message: String
     let notFound: Bool
+    var line: Int? = nil
+    var key: String? = nil
 }
 
 #if canImport(Glibc)
@@ -163,7 +179,18 @@ func readText(_ path: String) throws(FileReadError) -> String {
     }
     if ferror(f) != 0 { throw FileReadError(message: "read error", notFound: false) }
     guard let text = String(validating: bytes, as: UTF8.self) else {
-        throw FileReadError(message: "not UTF-8 text", notFound: false)
+        // Name the line (and its key) holding the first byte that is not UTF-8.
+        let valid = String(decoding: bytes, as: UTF8.self)
+        var lineNumber = 1
+        var key: String?
+        for line in valid.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.contains("\u{FFFD}") {
+                key = ConfigLoader.key(onLine: 1, of: String(line))
+                break
+            }
+            lineNumber += 1
+        }
+        throw FileReadError(message: "not UTF-8 text", notFound: false, line: lineNumber, key: key)
     }
     return text
 }
