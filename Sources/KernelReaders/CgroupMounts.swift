@@ -42,7 +42,7 @@ public enum CgroupMounts {
             guard let dash = fields.firstIndex(of: "-") else {
                 throw KernelFileError.malformed(path, "no ' - ' separator", line: line)
             }
-            guard dash >= 6, fields.count >= dash + 3 else {
+            guard dash >= 6, fields.count >= dash + 4 else {
                 throw KernelFileError.malformed(path, "too few fields", line: line)
             }
             let fsType = fields[dash + 1]

@@ -9,12 +9,9 @@ import Glibc
 @Suite("query client")
 struct QueryClientTests {
     @Test func queriesARunningDaemon() throws {
-        let bin = try Locations.requireBinary()
-        let dir = try TempDir()
-        defer { dir.remove() }
-        let sleeper = try Spawned.sleeper()
-        defer { sleeper.stop() }
-        let sock = dir.file("s.sock")
+        let scene = try DaemonScene()
+        defer { scene.tearDown() }
+        let (bin, dir, sleeper, sock) = (scene.bin, scene.dir, scene.sleeper, scene.socket)
         let config = try writeConfig(dir)
         // 1s interval: /healthz stays "ok" even on a loaded host (stale means older than 3 intervals).
         let daemon = try Spawned(bin, ["serve", "--config", config, "--socket", sock, "--interval", "1s", "--pid", "\(sleeper.pid)"])

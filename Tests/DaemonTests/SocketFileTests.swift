@@ -14,12 +14,9 @@ struct SocketFileTests {
     }
 
     @Test func refusesToStartOverALiveDaemon() throws {
-        let bin = try Locations.requireBinary()
-        let dir = try TempDir()
-        defer { dir.remove() }
-        let sleeper = try Spawned.sleeper()
-        defer { sleeper.stop() }
-        let sock = dir.file("s.sock")
+        let scene = try DaemonScene()
+        defer { scene.tearDown() }
+        let (bin, dir, sleeper, sock) = (scene.bin, scene.dir, scene.sleeper, scene.socket)
 
         let first = try startDaemon(bin, dir, socket: sock, pid: sleeper.pid)
         defer { first.stop() }
@@ -38,12 +35,9 @@ struct SocketFileTests {
     }
 
     @Test func replacesAStaleSocketFile() throws {
-        let bin = try Locations.requireBinary()
-        let dir = try TempDir()
-        defer { dir.remove() }
-        let sleeper = try Spawned.sleeper()
-        defer { sleeper.stop() }
-        let sock = dir.file("s.sock")
+        let scene = try DaemonScene()
+        defer { scene.tearDown() }
+        let (bin, dir, sleeper, sock) = (scene.bin, scene.dir, scene.sleeper, scene.socket)
 
         // Bound, then the binding process "died": the file stays, nobody listens.
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
@@ -72,12 +66,9 @@ struct SocketFileTests {
 
     @Test(arguments: [(nil, 0o660), ("0600", 0o600)] as [(String?, Int)])
     func socketFileMode(_ flag: String?, _ expected: Int) throws {
-        let bin = try Locations.requireBinary()
-        let dir = try TempDir()
-        defer { dir.remove() }
-        let sleeper = try Spawned.sleeper()
-        defer { sleeper.stop() }
-        let sock = dir.file("s.sock")
+        let scene = try DaemonScene()
+        defer { scene.tearDown() }
+        let (bin, dir, sleeper, sock) = (scene.bin, scene.dir, scene.sleeper, scene.socket)
         let daemon = try startDaemon(bin, dir, socket: sock, pid: sleeper.pid, extra: flag.map { ["--socket-mode", $0] } ?? [])
         defer { daemon.stop() }
         try #require(waitUntilServing(sock) != nil, "daemon never served: \(daemon.description)")

@@ -568,3 +568,23 @@ extension Dictionary where Key == String, Value == Any {
     }
     func array(_ key: String) -> [[String: Any]]? { self[key] as? [[String: Any]] }
 }
+
+/// What most daemon tests start from: the binary, a temporary directory, a process to watch
+/// and a socket path in that directory. `tearDown()` stops the process and removes the directory.
+struct DaemonScene {
+    let bin: String
+    let dir: TempDir
+    let sleeper: Spawned
+    var socket: String { dir.file("s.sock") }
+
+    init() throws {
+        bin = try Locations.requireBinary()
+        dir = try TempDir()
+        do { sleeper = try Spawned.sleeper() } catch { dir.remove(); throw error }
+    }
+
+    func tearDown() {
+        sleeper.stop()
+        dir.remove()
+    }
+}

@@ -14,12 +14,9 @@ struct SystemdProtocolTests {
     /// SIGHUP gives RELOADING=1 + MONOTONIC_USEC then READY=1; SIGTERM gives STOPPING=1, exit 0,
     /// and the socket file is gone.
     @Test func notifyLifecycle() throws {
-        let bin = try Locations.requireBinary()
-        let dir = try TempDir()
-        defer { dir.remove() }
-        let sleeper = try Spawned.sleeper()
-        defer { sleeper.stop() }
-        let sock = dir.file("s.sock")
+        let scene = try DaemonScene()
+        defer { scene.tearDown() }
+        let (bin, dir, sleeper, sock) = (scene.bin, scene.dir, scene.sleeper, scene.socket)
         let listener = try NotifyListener(path: dir.file("notify")) {
             // Runs the moment READY=1 is received: the socket must already be there and answer.
             guard access(sock, F_OK) == 0 else { return "no socket file" }
@@ -71,12 +68,9 @@ struct SystemdProtocolTests {
     /// WATCHDOG=1 stops while the sampler is stuck (blocked opening a FIFO pidfile) although the
     /// query socket still answers, /healthz says "stale", and both recover once it is unstuck.
     @Test func watchdogStopsWhileSamplerIsWedged() throws {
-        let bin = try Locations.requireBinary()
-        let dir = try TempDir()
-        defer { dir.remove() }
-        let sleeper = try Spawned.sleeper()
-        defer { sleeper.stop() }
-        let sock = dir.file("s.sock")
+        let scene = try DaemonScene()
+        defer { scene.tearDown() }
+        let (bin, dir, sleeper, sock) = (scene.bin, scene.dir, scene.sleeper, scene.socket)
         let pidfile = try dir.write("pid", "\(sleeper.pid)\n")
         let listener = try NotifyListener(path: dir.file("notify"))
         defer { listener.close() }
