@@ -494,7 +494,7 @@ mib() { awk -v k="$1" 'BEGIN{if(k==""||k!=k+0) print "n/a"; else printf "%.1f", 
     echo "| Sampler | µs CPU / tick | drum-monitor ÷ this | notes |"
     echo "|---|---:|---:|---|"
     if [ -n "$SAMPLER_B2B" ]; then
-        echo "| **drum-monitor sampler**, back to back (\`Sampler.tick\` + \`History.append\`) | **$SAMPLER_B2B** | | median of $REPS x $FLOOR_TICKS ticks, interleaved with the floor runs; \`Benchmarks/SamplerBench\` |"
+        echo "| **drum-monitor sampler**, back to back (\`Sampler.tick\` + \`History.append\`) | **$(fmt "$SAMPLER_B2B")** | | median of $REPS x $FLOOR_TICKS ticks, interleaved with the floor runs; \`Benchmarks/SamplerBench\` |"
     else
         echo "| **drum-monitor sampler**, back to back | n/a | | $SAMPLER_WHY |"
     fi
