@@ -59,6 +59,7 @@ final class PrometheusExporter: Sendable {
         case .memoryLimit: "Effective memory limit (smallest over the cgroup and its ancestors, else host RAM)"
         case .memoryWorkingSet: "Memory usage minus inactive file cache"
         case .memoryOOMKills: "OOM kills"
+        case .memoryLimitHits: "Times the memory limit was hit (v1 failcnt, v2 memory.events oom)"
         case .memoryPressureSome: "PSI memory some avg10"
         case .memoryPressureFull: "PSI memory full avg10"
         case .hostAvailable: "Host MemAvailable"

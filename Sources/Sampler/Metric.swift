@@ -6,6 +6,8 @@ public enum Metric: Int, CaseIterable, Sendable, Hashable {
     case memoryLimit
     case memoryWorkingSet
     case memoryOOMKills
+    /// v1 memory.failcnt, v2 memory.events `oom`: how often the limit was hit.
+    case memoryLimitHits
     case memoryPressureSome
     case memoryPressureFull
     case hostAvailable
@@ -27,6 +29,7 @@ public enum Metric: Int, CaseIterable, Sendable, Hashable {
         case .memoryLimit: "memory_limit_bytes"
         case .memoryWorkingSet: "memory_working_set_bytes"
         case .memoryOOMKills: "memory_oom_kills"
+        case .memoryLimitHits: "memory_limit_hits"
         case .memoryPressureSome: "memory_pressure_some_avg10"
         case .memoryPressureFull: "memory_pressure_full_avg10"
         case .hostAvailable: "host_available_bytes"

@@ -230,6 +230,7 @@ public final class Sampler {
         detail.limitSource = reading.limit.value?.source.description
         put(.memoryWorkingSet, reading.workingSet)
         put(.memoryOOMKills, reading.oomKills)
+        put(.memoryLimitHits, reading.limitHits)
         for (metric, r) in [(Metric.memoryPressureSome, reading.pressureSomeAvg10), (.memoryPressureFull, reading.pressureFullAvg10)] {
             switch r {
             case .value(let v): values[metric] = v
