@@ -41,7 +41,8 @@ run: build
 # Every tier this machine can run: unit and real-kernel tests (root: real v1 cgroups), the
 # daemon's systemd behaviour, the static binary, and real DRUM from PyPI.
 test: deps build-static
-	DRUM_VENV="$$(Tests/Drum/venv.sh)" DRUM_MONITOR_STATIC_BIN=$(CURDIR)/$(STATIC_BIN) $(SWIFT) test --no-parallel
+	venv="$$(Tests/Drum/venv.sh)" || { echo "cannot set up the DRUM venv (Tests/Drum/venv.sh)" >&2; exit 1; }; \
+	DRUM_VENV="$$venv" DRUM_MONITOR_STATIC_BIN=$(CURDIR)/$(STATIC_BIN) $(SWIFT) test --no-parallel
 
 # Only the fast tiers (no DRUM venv, no static build).
 test-unit: deps
