@@ -47,14 +47,22 @@ final class Daemon: Sendable {
 
         let inherited = try systemd.listenDescriptor()
         let listen: ServerConfiguration.Listen = inherited.map { .inheritedDescriptor($0) } ?? initial.serverListen
-        let server = try await QueryServer.start(configuration: initial.server(listen: listen), context: context,
-                                                 group: group, logger: logger)
 
-        // READY only once the socket listens and the first sample is in the ring.
+        // The first sample before the first answer: a client that socket activation queued on
+        // the listening socket gets data, not "starting". READY once both are done.
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             loop.start { done.resume() }
         }
         logger.info("first sample taken; interval \(DurationText.format(seconds: initial.intervalSeconds)), holding up to \(initial.capacity) samples")
+        let server: QueryServer
+        do {
+            server = try await QueryServer.start(configuration: initial.server(listen: listen), context: context,
+                                                 group: group, logger: logger)
+        } catch {
+            loop.stop()
+            try? await group.shutdownGracefully()
+            throw error
+        }
         systemd.ready(status: statusLine())
         let supervision = startSupervision()
 
