@@ -95,8 +95,6 @@ public struct SampleRing {
         return Sample(sequence: sequences[s], wallNanos: wall[s], monoNanos: mono[s], generation: generations[s], values: v)
     }
 
-    public var newest: Sample? { isEmpty ? nil : sample(at: appended - 1) }
-
     /// The first logical index in `oldest..<appended` for which `isAfter` (monotone) holds.
     private func partition(_ isAfter: (Int) -> Bool) -> Int {
         var lo = oldest, hi = appended

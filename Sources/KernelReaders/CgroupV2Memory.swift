@@ -34,9 +34,6 @@ final class CgroupV2Memory: CgroupMemoryReader {
         if case .value = intervalPeakFile { peakResets = true } else { peakResets = false }
     }
 
-    /// Whether interval peaks come from the kernel's per-descriptor reset.
-    var hasExactIntervalPeak: Bool { peakResets }
-
     func read(hostTotalBytes: UInt64?) -> MemoryReading {
         let usage = current.unsigned()
         let peak = peakFile.unsigned()

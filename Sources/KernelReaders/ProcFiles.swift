@@ -114,12 +114,6 @@ public final class HeldProcess {
         try statFile.withContents { bytes throws(KernelFileError) in try ProcStat.parse(bytes, path: statFile.path) }
     }
 
-    /// Children of the main thread; nil when the kernel has no children files.
-    public func mainThreadChildren() throws(KernelFileError) -> [Int32]? {
-        var pids: [Int32] = []
-        return try mainThreadChildren(into: &pids) ? pids : nil
-    }
-
     /// Appends the main thread's children to `pids`; false when the kernel has no children files.
     public func mainThreadChildren(into pids: inout [Int32]) throws(KernelFileError) -> Bool {
         guard let childrenFile else { return false }

@@ -23,10 +23,3 @@ public enum Reading<Value> {
 
 extension Reading: Equatable where Value: Equatable {}
 extension Reading: Sendable where Value: Sendable {}
-
-extension Reading {
-    /// Wraps a throwing read: errors become `.unavailable` with their description.
-    public init(_ body: () throws -> Value) {
-        do { self = .value(try body()) } catch { self = .unavailable("\(error)") }
-    }
-}

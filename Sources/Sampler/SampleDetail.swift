@@ -56,9 +56,4 @@ public struct MetricReasons: Sendable, Equatable {
         get { storage[m.rawValue] }
         set { storage[m.rawValue] = newValue }
     }
-
-    public var isEmpty: Bool { storage.allSatisfy { $0 == nil } }
-
-    /// (metric, reason) for every unavailable metric, in metric order.
-    public var all: [(Metric, String)] { Metric.allCases.compactMap { m in storage[m.rawValue].map { (m, $0) } } }
 }
