@@ -11,7 +11,7 @@ DRUM_VENV   ?= /var/cache/drum-monitor/drum-venv
 # make run serves here; /run needs root, so others get a socket under /tmp.
 RUN_SOCKET  ?= $(if $(filter 0,$(shell id -u)),/run/drum-monitor/drum-monitor.sock,/tmp/drum-monitor-$(USER)/drum-monitor.sock)
 
-APT_PACKAGES := libsystemd-dev pkg-config systemd util-linux procps python3 curl
+APT_PACKAGES := libsystemd-dev libyaml-dev pkg-config systemd util-linux procps python3 curl
 
 .PHONY: all deps build build-static run test test-unit test-drum system-test bench install uninstall clean
 
@@ -56,6 +56,7 @@ bench: build-static
 	DRUM_MONITOR_BIN=$(CURDIR)/$(STATIC_BIN) \
 	WINDOW_BENCH_BIN=$(CURDIR)/$(STATIC_DIR)/release/drum-monitor-window-bench \
 	SAMPLER_BENCH_BIN=$(CURDIR)/$(STATIC_DIR)/release/drum-monitor-sampler-bench \
+	STACK_FLOOR_BIN=$(CURDIR)/$(STATIC_DIR)/release/drum-monitor-stack-floor \
 	Benchmarks/bench.sh
 
 install: build-static

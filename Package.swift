@@ -8,6 +8,12 @@ import PackageDescription
 // specialize generics across them in release builds.
 let crossModule: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
 
+// Release links use lld with packed relative relocations (DT_RELR; glibc ≥ 2.36): the dynamic
+// loader otherwise reads ~1.3 MiB of relocation records at every start and keeps them resident.
+let compactRelocations: [LinkerSetting] = [
+    .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"], .when(platforms: [.linux], configuration: .release)),
+]
+
 let package = Package(
     name: "drum-monitor",
     platforms: [.macOS(.v15)],
@@ -20,7 +26,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // libsystemd (sd_notify, sd_listen_fds, sd_watchdog_enabled) through pkg-config.
@@ -28,6 +33,12 @@ let package = Package(
             name: "CSystemd",
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
+        ),
+        // libyaml for the configuration file, bound directly: Yams would link all of Foundation in.
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
         ),
         // Reads the kernel: cgroup v1/v2 files, /proc, DRUM discovery. No policy, no timers.
         .target(
@@ -59,13 +70,26 @@ let package = Package(
         .executableTarget(
             name: "drum-monitor",
             dependencies: [
-                "KernelReaders", "Sampler", "History", "QueryServer", "CSystemd",
+                "KernelReaders", "Sampler", "History", "QueryServer", "CSystemd", "CYAML",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]
+            ],
+            linkerSettings: compactRelocations
+        ),
+        // The resident-memory floor of the daemon's libraries, built the same way (make bench).
+        .executableTarget(
+            name: "drum-monitor-stack-floor",
+            dependencies: [
+                "CSystemd",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Benchmarks/StackFloor",
+            linkerSettings: compactRelocations
         ),
         // Window-query cost against window length (make bench); not part of the daemon.
         .executableTarget(

@@ -4,7 +4,10 @@
  * Samples, per tick, the same data drum-monitor samples for a DRUM tree and parses
  * the numbers, with as little overhead as C allows:
  *   per process in the tree (BFS from --pid over /proc/P/task/P/children):
- *       /proc/P/stat, /proc/P/task/P/children
+ *       /proc/P/stat; /proc/P/task/P/children of the root every tick, of deeper processes
+ *       when they join the tree and then once a second (as drum-monitor's ProcessTree)
+ *   /proc/ROOT/cmdline once a second (drum-monitor's safety net for noticing an exec; it
+ *       otherwise watches the root's stat line, which it reads anyway)
  *   cgroup v1 of the root process (from /proc/PID/cgroup):
  *       memory: memory.usage_in_bytes, memory.max_usage_in_bytes, memory.limit_in_bytes
  *               (leaf) + memory.limit_in_bytes of each ancestor up to the hierarchy root,
@@ -156,11 +159,14 @@ static int parse_kv(const char *keys[], int nkeys, int64_t *vals) {
 }
 
 /* ---- process tree ---- */
+#define MAXKIDS 256
 typedef struct {
     int pid;
     int seen;
     file_t stat, children;
     int64_t ppid, utime, stime, starttime, rss_pages;
+    int kids_known, nkids;
+    int kids[MAXKIDS];
 } proc_t;
 
 static proc_t procs[MAXPROC];
@@ -204,35 +210,53 @@ static int parse_stat(proc_t *p) {
     return 0;
 }
 
-static int queue[MAXPROC];
+static int queue[MAXPROC], queue_parent[MAXPROC];
+static double last_full_scan_us = -1e18;
+static int full_scan_tick;
+static double now_us(void);
 
-/* BFS over children files; (re)opens fds for new processes, closes fds of gone ones. */
+/* BFS over children files; (re)opens fds for new processes, closes fds of gone ones.
+   Children files are read for the root every tick, for others when first seen and once a second;
+   in between, a process's last-read children are followed if their ppid still names it. */
 static int walk_tree(int root, int64_t *tree_rss_pages, int64_t *tree_cpu_ticks) {
     for (int i = 0; i < nprocs; i++) procs[i].seen = 0;
+    double now = now_us();
+    int full_scan = full_scan_tick = now - last_full_scan_us >= 1e6;
+    if (full_scan) last_full_scan_us = now;
     int qh = 0, qt = 0, count = 0;
+    queue_parent[qt] = 0;
     queue[qt++] = root;
     *tree_rss_pages = 0;
     *tree_cpu_ticks = 0;
     while (qh < qt) {
+        int parent = queue_parent[qh];
         int pid = queue[qh++];
         proc_t *p = proc_get(pid);
         if (!p) break;
         if (p->seen) continue;
-        if (file_read(&p->children) < 0) continue; /* gone */
-        /* parse children pids */
-        const char *c = buf;
-        for (;;) {
-            c = skip_ws(c);
-            if (!*c) break;
-            int64_t cp;
-            c = parse_i64(c, &cp);
-            if (qt < MAXPROC) queue[qt++] = (int)cp;
-        }
-        if (parse_stat(p) < 0) continue;
+        if (parse_stat(p) < 0) continue; /* gone */
+        if (parent && p->ppid != parent) continue; /* followed from a stale list: moved */
         p->seen = 1;
         count++;
         *tree_rss_pages += p->rss_pages;
         *tree_cpu_ticks += p->utime + p->stime;
+        if (pid == root || full_scan || !p->kids_known) {
+            if (file_read(&p->children) < 0) continue;
+            p->kids_known = 1;
+            p->nkids = 0;
+            const char *c = buf;
+            for (;;) {
+                c = skip_ws(c);
+                if (!*c) break;
+                int64_t cp;
+                c = parse_i64(c, &cp);
+                if (p->nkids < MAXKIDS) p->kids[p->nkids++] = (int)cp;
+            }
+        }
+        for (int k = 0; k < p->nkids && qt < MAXPROC; k++) {
+            queue_parent[qt] = pid;
+            queue[qt++] = p->kids[k];
+        }
     }
     /* drop processes that left the tree */
     for (int i = 0; i < nprocs;) {
@@ -251,7 +275,7 @@ static int walk_tree(int root, int64_t *tree_rss_pages, int64_t *tree_cpu_ticks)
 static file_t mem_usage, mem_max_usage, mem_stat, mem_oom, mem_failcnt;
 static file_t mem_limits[MAXANC]; /* [0] = leaf, then ancestors up to the root */
 static int nlimits = 0;
-static file_t cpuacct_usage, cpu_stat, cpu_quota, cpu_period, meminfo;
+static file_t cpuacct_usage, cpu_stat, cpu_quota, cpu_period, meminfo, root_cmdline;
 
 static int cgroup_path_of(int pid, const char *want, char *out, size_t outsz, char *ctrl_dir,
                           size_t ctrlsz) {
@@ -319,6 +343,9 @@ static void setup_cgroup(int pid, const char *root) {
         snprintf(p, sizeof p, "%s/cpu.cfs_period_us", base); file_init(&cpu_period, p);
     }
     file_init(&meminfo, "/proc/meminfo");
+    char cmdline[64];
+    snprintf(cmdline, sizeof cmdline, "/proc/%d/cmdline", pid);
+    file_init(&root_cmdline, cmdline);
 }
 
 typedef struct {
@@ -334,6 +361,7 @@ typedef struct {
 static void tick(int root, sample_t *s) {
     int64_t v[4];
     s->procs = walk_tree(root, &s->tree_rss_pages, &s->tree_cpu_ticks);
+    if (full_scan_tick && file_read(&root_cmdline) > 0) checksum += (uint64_t)buf[0];
     s->usage = read_single(&mem_usage);
     s->max_usage = read_single(&mem_max_usage);
     s->limit_eff = INT64_MAX;

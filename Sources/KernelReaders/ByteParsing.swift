@@ -24,8 +24,23 @@ extension Collection where Element == UInt8 {
     }
 }
 
+extension Slice where Base == UnsafeBufferPointer<UInt8> {
+    /// `equals` for the slices the parsers hand out: a length check, then a byte loop.
+    func equals(_ word: StaticString) -> Bool {
+        guard count == word.utf8CodeUnitCount else { return false }
+        return word.withUTF8Buffer { w in
+            var i = 0
+            while i < w.count {
+                if base[startIndex + i] != w[i] { return false }
+                i += 1
+            }
+            return true
+        }
+    }
+}
+
 extension BidirectionalCollection where Element == UInt8 {
-    
+
     func trimmingSpace() -> SubSequence {
         var start = startIndex
         while start != endIndex, ASCII.isSpace(self[start]) { start = index(after: start) }
@@ -109,23 +124,44 @@ public enum Parse {
 
     /// Calls `body(key, value)` for each `key value` line (memory.stat, cpu.stat, memory.events,
     /// memory.oom_control). A line that is not a key and an unsigned number is an error.
+    /// Index loops over the buffer rather than slices: this runs several times per tick.
     public static func keyValueLines(_ bytes: Bytes, path: String, _ body: (Slice<Bytes>, UInt64) -> Void) throws(KernelFileError) {
-        var lineStart = bytes.startIndex
         let end = bytes.endIndex
+        var lineStart = bytes.startIndex
         while lineStart < end {
             var lineEnd = lineStart
             while lineEnd < end, bytes[lineEnd] != ASCII.newline { lineEnd += 1 }
-            let line = bytes[lineStart..<lineEnd]
-            if !line.isEmpty {
+            if lineEnd > lineStart {
                 var sep = lineStart
                 while sep < lineEnd, bytes[sep] != ASCII.space { sep += 1 }
-                guard sep < lineEnd, let value = unsigned(bytes[(sep + 1)..<lineEnd].trimmingSpace()) else {
-                    throw KernelFileError.malformed(path, "expected 'key value'", line: line)
+                var valueStart = sep + 1, valueEnd = lineEnd
+                while valueStart < valueEnd, ASCII.isSpace(bytes[valueStart]) { valueStart += 1 }
+                while valueEnd > valueStart, ASCII.isSpace(bytes[valueEnd - 1]) { valueEnd -= 1 }
+                guard sep < lineEnd, let value = unsigned(bytes, from: valueStart, to: valueEnd) else {
+                    throw KernelFileError.malformed(path, "expected 'key value'", line: bytes[lineStart..<lineEnd])
                 }
                 body(bytes[lineStart..<sep], value)
             }
             lineStart = lineEnd + 1
         }
+    }
+
+    /// `unsigned` on `bytes[from..<to]` without making a slice (callers pass indices inside `bytes`).
+    @inline(__always)
+    static func unsigned(_ bytes: Bytes, from: Int, to: Int) -> UInt64? {
+        if from >= to { return nil }
+        var value: UInt64 = 0
+        var i = from
+        while i < to {
+            let digit = bytes[i] &- ASCII.zero
+            guard digit < 10 else { return nil }
+            let (m, o1) = value.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(UInt64(digit))
+            if o1 || o2 { return nil }
+            value = a
+            i += 1
+        }
+        return value
     }
 
     /// Splits into lines (without the newline), skipping none.

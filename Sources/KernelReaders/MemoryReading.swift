@@ -128,15 +128,20 @@ extension Reading where Value == HeldFile {
             do {
                 try file.withContents { bytes throws(KernelFileError) in
                     try Parse.keyValueLines(bytes, path: file.path) { key, value in
-                        for (i, wanted) in keys.enumerated() where found[i] == nil && key.equals(wanted) {
-                            found[i] = value
+                        var i = 0
+                        while i < keys.count {
+                            if found[i] == nil, key.equals(keys[i]) { found[i] = value; return }
+                            i += 1
                         }
                     }
                 }
             } catch { return keys.map { _ in .unavailable("\(error)") } }
-            return zip(keys, found).map { key, value in
-                value.map { .value($0) } ?? .unavailable("\(file.path): no '\(key)' entry")
+            var readings: [Reading<UInt64>] = []
+            readings.reserveCapacity(keys.count)
+            for i in keys.indices {
+                readings.append(found[i].map { .value($0) } ?? .unavailable("\(file.path): no '\(keys[i])' entry"))
             }
+            return readings
         }
     }
 }

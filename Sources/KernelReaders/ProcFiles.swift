@@ -110,8 +110,10 @@ public final class HeldProcess {
     }
 
     /// Fails (ESRCH) once the process is gone, even though the descriptor is still open.
-    public func stat() throws(KernelFileError) -> ProcStat {
-        try statFile.withContents { bytes throws(KernelFileError) in try ProcStat.parse(bytes, path: statFile.path) }
+    public func stat(throughArgs: Bool = false) throws(KernelFileError) -> ProcStat {
+        try statFile.withContents { bytes throws(KernelFileError) in
+            try ProcStat.parse(bytes, path: statFile.path, throughArgs: throughArgs)
+        }
     }
 
     /// Appends the main thread's children to `pids`; false when the kernel has no children files.

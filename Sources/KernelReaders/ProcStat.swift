@@ -16,69 +16,81 @@ public struct ProcStat: Sendable, Equatable {
     /// Start time in clock ticks after boot: with the pid, identifies a process across pid reuse.
     public var startTimeTicks: UInt64
     public var rssPages: UInt64
+    /// Where the kernel put argv in the process's memory (fields 48–49, Linux ≥ 3.5): new after
+    /// every exec. 0 when not asked for, not shown (no ptrace access) or not in the line.
+    public var argStart: UInt64 = 0
+    public var argEnd: UInt64 = 0
 
     public var cpuTicks: UInt64 { utimeTicks &+ stimeTicks }
 
     public var stateCharacter: Character { Character(UnicodeScalar(state)) }
 
-    public static func parse(_ bytes: Bytes, path: String) throws(KernelFileError) -> ProcStat {
-        guard let open = bytes.firstIndex(of: UInt8(ascii: "(")),
-              let close = bytes.lastIndex(of: UInt8(ascii: ")")), open < close else {
+    /// `throughArgs` also parses fields 48–49 (`argStart`, `argEnd`), ~120 bytes further on.
+    public static func parse(_ bytes: Bytes, path: String, throughArgs: Bool = false) throws(KernelFileError) -> ProcStat {
+        // Index loops over the buffer, no slices or arrays: this runs for every process on every tick.
+        let end = bytes.endIndex
+        var open = bytes.startIndex
+        while open < end, bytes[open] != UInt8(ascii: "(") { open += 1 }
+        // The last ')': the kernel writes at most 64 bytes of comm (16 for processes), and nothing
+        // after it can be a ')', so look back from there first instead of from the end (~250 bytes).
+        var close = min(end - 1, open + 65)
+        while close > open, bytes[close] != UInt8(ascii: ")") { close -= 1 }
+        if close == open {
+            close = end - 1
+            while close > open, bytes[close] != UInt8(ascii: ")") { close -= 1 }
+        }
+        guard open < end, close > open else {
             throw KernelFileError.malformed(path, "no '(comm)' in stat line", line: bytes)
         }
         guard let pid = Parse.signed(bytes[bytes.startIndex..<open].trimmingSpace()),
               let pid32 = Int32(exactly: pid) else {
             throw KernelFileError.malformed(path, "bad pid in stat line", line: bytes)
         }
-        // Fields from 3 (state) on, separated by spaces; walked once, keeping the ones we use
-        // (no array of fields: this runs for every process on every tick).
+        // Fields from 3 (state) on, separated by spaces; walked once, parsing only the ones we use.
         var state: UInt8 = 0
         var numbers = (ppid: UInt64(0), utime: UInt64(0), stime: UInt64(0), cutime: UInt64(0), cstime: UInt64(0),
-                       threads: UInt64(0), start: UInt64(0), rss: UInt64(0))
+                       threads: UInt64(0), start: UInt64(0), rss: UInt64(0), argStart: UInt64(0), argEnd: UInt64(0))
         var field = 2
         var i = close + 1
-        let end = bytes.endIndex
-        while i < end, field < 24 {
-            while i < end, ASCII.isSpace(bytes[i]) { i += 1 }
+        let lastField = throughArgs ? 49 : 24
+        while i < end, field < lastField {
+            // Bytes up to 0x20 (space, tab, newline, other controls) separate fields: one compare
+            // per byte; a control byte inside a number still makes it fail to parse.
+            while i < end, bytes[i] <= ASCII.space { i += 1 }
             let start = i
-            while i < end, !ASCII.isSpace(bytes[i]) { i += 1 }
+            while i < end, bytes[i] > ASCII.space { i += 1 }
             guard start < i else { break }
             field += 1
-            let text = bytes[start..<i]
-            if field == 3 {
-                guard text.count == 1 else {
-                    throw KernelFileError.malformed(path, "field 3 (state) is not one character", line: text)
+            switch field {
+            case 3:
+                guard i - start == 1 else {
+                    throw KernelFileError.malformed(path, "field 3 (state) is not one character", line: bytes[start..<i])
                 }
-                state = text[start]
+                state = bytes[start]
+            case 4, 14, 15, 16, 17, 20, 22, 24:
+                var value = Parse.unsigned(bytes, from: start, to: i)
+                // cutime/cstime are signed in the kernel's format; a negative value means 0 here.
+                if value == nil, field == 16 || field == 17, bytes[start] == ASCII.minus,
+                   Parse.unsigned(bytes, from: start + 1, to: i) != nil { value = 0 }
+                guard let value else {
+                    throw KernelFileError.malformed(path, "field \(field) (\(fieldName(field))) is not a number", line: bytes[start..<i])
+                }
+                switch field {
+                case 4: numbers.ppid = value
+                case 14: numbers.utime = value
+                case 15: numbers.stime = value
+                case 16: numbers.cutime = value
+                case 17: numbers.cstime = value
+                case 20: numbers.threads = value
+                case 22: numbers.start = value
+                default: numbers.rss = value
+                }
+            case 48, 49:
+                // Optional extras: a field that is not a number leaves them 0 rather than failing.
+                let value = Parse.unsigned(bytes, from: start, to: i) ?? 0
+                if field == 48 { numbers.argStart = value } else { numbers.argEnd = value }
+            default:
                 continue
-            }
-            let name: String
-            switch field {
-            case 4: name = "ppid"
-            case 14: name = "utime"
-            case 15: name = "stime"
-            case 16: name = "cutime"
-            case 17: name = "cstime"
-            case 20: name = "num_threads"
-            case 22: name = "starttime"
-            case 24: name = "rss"
-            default: continue
-            }
-            var value = Parse.unsigned(text)
-            // cutime/cstime are signed in the kernel's format; a negative value means 0 here.
-            if value == nil, field == 16 || field == 17, let v = Parse.signed(text), v < 0 { value = 0 }
-            guard let value else {
-                throw KernelFileError.malformed(path, "field \(field) (\(name)) is not a number", line: text)
-            }
-            switch field {
-            case 4: numbers.ppid = value
-            case 14: numbers.utime = value
-            case 15: numbers.stime = value
-            case 16: numbers.cutime = value
-            case 17: numbers.cstime = value
-            case 20: numbers.threads = value
-            case 22: numbers.start = value
-            default: numbers.rss = value
             }
         }
         guard field >= 24 else {
@@ -98,8 +110,23 @@ public struct ProcStat: Sendable, Equatable {
             cstimeTicks: numbers.cstime,
             numThreads: numbers.threads,
             startTimeTicks: numbers.start,
-            rssPages: numbers.rss
+            rssPages: numbers.rss,
+            argStart: numbers.argStart,
+            argEnd: numbers.argEnd
         )
+    }
+
+    private static func fieldName(_ field: Int) -> String {
+        switch field {
+        case 4: "ppid"
+        case 14: "utime"
+        case 15: "stime"
+        case 16: "cutime"
+        case 17: "cstime"
+        case 20: "num_threads"
+        case 22: "starttime"
+        default: "rss"
+        }
     }
 }
 

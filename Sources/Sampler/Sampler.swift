@@ -1,4 +1,7 @@
 import KernelReaders
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 /// Takes one sample per call to `tick()`: finds or follows the DRUM target, walks its tree, and
@@ -16,6 +19,10 @@ public final class Sampler {
     private var rootMode: DrumMode?
     private var rootCmdline: HeldFile?
     private var rootCmdlineBytes: [UInt8] = []
+    /// What changes in the root's stat line when it execs (see `rootExeced`), and when its
+    /// cmdline was last compared.
+    private var rootExecMarks = ExecMarks()
+    private var rootCmdlineCheckedMono: UInt64 = 0
     private var tree: ProcessTree
     private var generation: UInt32 = 0
     private var sequence: UInt64 = 0
@@ -75,7 +82,7 @@ public final class Sampler {
             if !current.refresh(now: now, ticksPerSecond: configuration.constants.clockTicksPerSecond) {
                 logger.info("DRUM root \(current.pid) is gone")
                 detach(message: "DRUM process \(current.pid) exited; looking for it again")
-            } else if rootExeced() {
+            } else if rootExeced(now: now) {
                 // Same process, new program (DRUM exec's into gunicorn): re-classify.
                 let argv = ProcCmdline.parse(rootCmdlineBytes)
                 rootMode = DrumCommandLine.classify(argv) { [discovery, pid = current.pid] in
@@ -134,6 +141,7 @@ public final class Sampler {
                 return
             }
             tracked.role = "master"
+            tracked.readsArgAddresses = true
             _ = tracked.refresh(now: Clock.monotonicNanos(), ticksPerSecond: configuration.constants.clockTicksPerSecond)
             root = tracked
         } catch {
@@ -143,6 +151,8 @@ public final class Sampler {
         rootMode = target.mode
         rootCmdline = try? HeldFile(path: configuration.paths.proc(target.pid, "cmdline"))
         rootCmdlineBytes = (try? rootCmdline?.readAll()) ?? []
+        if let root { rootExecMarks = ExecMarks(root.stat) }
+        rootCmdlineCheckedMono = Clock.monotonicNanos()
         tree.reset()
         generation &+= 1
         watched = nil // re-locate the cgroup: a restarted DRUM may live elsewhere
@@ -158,13 +168,42 @@ public final class Sampler {
         noTargetMessage = message
     }
 
-    /// True when the root's cmdline changed since the last tick (one pread of a held descriptor).
-    private func rootExeced() -> Bool {
-        guard let file = rootCmdline, let bytes = try? file.readAll() else { return false }
-        if bytes == rootCmdlineBytes { return false }
-        rootCmdlineBytes = bytes
+    /// Cheap signs of an exec in the root's stat line: a new program gets a new argv address
+    /// (fields 48–49, randomized) and usually a new comm.
+    struct ExecMarks: Equatable {
+        var comm = ""
+        var argStart: UInt64 = 0
+        var argEnd: UInt64 = 0
+        init() {}
+        init(_ stat: ProcStat) { (comm, argStart, argEnd) = (stat.comm, stat.argStart, stat.argEnd) }
+    }
+
+    /// True when the root's cmdline changed since it was last compared. Reading another process's
+    /// cmdline costs ~3 µs (it is copied out of that process's memory), so it is compared when
+    /// the stat line shows a sign of an exec, when the kernel hides the argv addresses (0: no
+    /// ptrace access), and otherwise once a second, which bounds how late an exec that keeps
+    /// comm and, with address randomization off, argv's place, can be noticed.
+    private func rootExeced(now: UInt64) -> Bool {
+        guard let file = rootCmdline, let root else { return false }
+        let marks = ExecMarks(root.stat)
+        let due = now &- rootCmdlineCheckedMono >= Self.cmdlineCheckEveryNanos
+        guard marks != rootExecMarks || marks.argStart == 0 || due else { return false }
+        rootExecMarks = marks
+        rootCmdlineCheckedMono = now
+        // Compared in place: copied only when it changed (an exec), not on every check.
+        let known = rootCmdlineBytes
+        guard let changed = try? file.withContents({ bytes throws(KernelFileError) in
+            let same = known.count == bytes.count && (bytes.isEmpty || known.withUnsafeBytes { k in
+                guard let a = k.baseAddress, let b = bytes.baseAddress else { return false }
+                return memcmp(a, b, bytes.count) == 0
+            })
+            return same ? nil : Array(bytes)
+        }) else { return false }
+        rootCmdlineBytes = changed
         return true
     }
+
+    static let cmdlineCheckEveryNanos: UInt64 = 1_000_000_000
 
     // MARK: - Cgroup
 

@@ -49,6 +49,60 @@ struct ConfigCommandTests {
         #expect(!r.stdout.contains("OK"), "\(r.stdout)")
     }
 
+    /// A YAML shape and exactly what check-config says about it (stderr; FILE stands for the
+    /// path), or, for a valid file, lines the effective configuration must show.
+    struct YAMLCase: Sendable, CustomStringConvertible {
+        var name: String
+        var text: String
+        var stderr = ""
+        var shows: [String] = []
+        var description: String { name }
+    }
+
+    static let yamlCases: [YAMLCase] = [
+        YAMLCase(name: "an alias is the value of its anchor", text: "interval: &i 2s\nretention: *i\n",
+                 shows: ["interval: 2s", "retention: 2s"]),
+        // The alias names the anchored node, so a bad value is reported on the anchor's line.
+        YAMLCase(name: "a bad aliased value on the anchor's line", text: "socket_group: &g wheel\npidfile: *g\n",
+                 stderr: "FILE:1: key 'pidfile': must be an absolute path, got 'wheel'\n"),
+        YAMLCase(name: "an undefined alias", text: "interval: 1s\nretention: *nope\n",
+                 stderr: "FILE:2: key 'retention': not valid YAML: found undefined alias\n"),
+        YAMLCase(name: "a second document", text: "a: 1\n---\nb: 2\n",
+                 stderr: "FILE:1: key 'a': not valid YAML: expected a single document in the stream: but found another document\n"),
+        YAMLCase(name: "a top-level list", text: "- interval\n- retention\n",
+                 stderr: "FILE:1: the top level must be a mapping of 'key: value' lines\n"),
+        YAMLCase(name: "a mapping value, on its first line", text: "retention: 1h\ninterval:\n  a: 1\n",
+                 stderr: "FILE:3: key 'interval': value must be a single value, not a list or mapping\n"),
+        YAMLCase(name: "a mapping key", text: "interval: 1s\n? {a: 1}\n: 2\n", stderr: "FILE:2: keys must be plain words\n"),
+        YAMLCase(name: "a key given twice", text: "interval: 1s\nretention: 1h\ninterval: 2s\n",
+                 stderr: "FILE:3: key 'interval': given twice\n"),
+        YAMLCase(name: "quoted null stays a string", text: "socket_group: \"null\"\n", shows: ["socket_group: null"]),
+        YAMLCase(name: "plain null is unset", text: "socket_group: null\npidfile: ~\n", shows: ["socket_group:", "pidfile:"]),
+        YAMLCase(name: "a null interval is empty", text: "interval: ~\n",
+                 stderr: "FILE:1: key 'interval': must be a duration like 100ms, 1s, 5m, 1h; got ''\n"),
+        YAMLCase(name: "an empty file is all defaults", text: "", shows: ["interval: 1s"]),
+        YAMLCase(name: "only comments is all defaults", text: "# nothing\n", shows: ["interval: 1s"]),
+        YAMLCase(name: "a tab that breaks indentation", text: "interval: 1s\n\tretention: 1h\n",
+                 stderr: "FILE:1: key 'interval': not valid YAML: while scanning a plain scalar: found a tab character that violates indentation\n"),
+        YAMLCase(name: "a control character", text: "interval: 1s\nsocket_group: a\u{1}b\n",
+                 stderr: "FILE:2: key 'socket_group': not valid YAML: control characters are not allowed\n"),
+        YAMLCase(name: "nesting deeper than 1000", text: "interval: " + String(repeating: "[", count: 2000) + "\n",
+                 stderr: "FILE:1: key 'interval': not valid YAML: while parsing: Maximum nesting level reached, set with yaml_set_max_nest_level())\n"),
+    ]
+
+    @Test(arguments: yamlCases)
+    func yamlShape(_ c: YAMLCase) throws {
+        let bin = try Locations.requireBinary()
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let path = try dir.write("c.yaml", c.text)
+        let r = try run(bin, ["check-config", path], environment: cleanEnvironment())
+        #expect(r.status == (c.stderr.isEmpty ? 0 : 1), "exit \(r.status): \(r.stderr)")
+        #expect(r.stderr == c.stderr.replacingOccurrences(of: "FILE", with: path))
+        let shown = r.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        for line in c.shows { #expect(shown.contains(line), "no '\(line)' in:\n\(r.stdout)") }
+    }
+
     @Test func environmentOverrideShowsInEffectiveConfig() throws {
         let bin = try Locations.requireBinary()
         let r = try run(bin, ["check-config", Locations.exampleConfig], environment: cleanEnvironment(["DRUM_MONITOR_INTERVAL": "250ms"]))

@@ -1,4 +1,7 @@
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import KernelReaders
 
 /// Parses through the same entry point the sampler uses (a held file on disk).
@@ -25,6 +28,30 @@ private func statLine(comm: String, pid: Int = 42) -> [UInt8] {
         #expect(s.numThreads == 3)
         #expect(s.startTimeTicks == 998877)
         #expect(s.rssPages == 2500)
+    }
+
+    @Test func argvAddressesOnlyWhenAskedAndOnlyIfPresent() throws {
+        // A full 6.x line: fields 48-49 are arg_start and arg_end.
+        let fields = (4...52).map { $0 == 48 ? "140730000000000" : $0 == 49 ? "140730000000123" : "\($0)" }
+        let line = Array("42 (x) S \(fields.joined(separator: " "))\n".utf8)
+        let full = try line.withUnsafeBufferPointer { b throws(KernelFileError) in
+            try ProcStat.parse(b, path: "/proc/42/stat", throughArgs: true)
+        }
+        #expect(full.argStart == 140730000000000 && full.argEnd == 140730000000123)
+        #expect(full.rssPages == 24 && full.startTimeTicks == 22)
+        #expect(try parseStat(line).argStart == 0, "not parsed unless asked")
+        // Kernels before 3.5 end the line earlier: not an error, the addresses stay 0.
+        let short = try statLine(comm: "w").withUnsafeBufferPointer { b throws(KernelFileError) in
+            try ProcStat.parse(b, path: "/proc/42/stat", throughArgs: true)
+        }
+        #expect(short.argStart == 0 && short.rssPages == 2500)
+    }
+
+    @Test func argvAddressesOfARealProcess() throws {
+        let held = try HeldProcess(pid: getpid(), paths: KernelPaths())
+        let s = try held.stat(throughArgs: true)
+        // Hidden (0) only without ptrace access, which a process always has to itself.
+        #expect(s.argStart > 0 && s.argEnd > s.argStart)
     }
 
     @Test(arguments: ["a b", "x) S 1 (y", ") ) )", "new\nline", "((", "", "drum) R 99 99"])

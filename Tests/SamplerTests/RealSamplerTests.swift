@@ -105,6 +105,25 @@ final class Recorder: Sendable {
         #expect(d.processes.count == 3, "the workers survive the master's exec")
     }
 
+    /// What a worker spawns is below the level re-read every tick: it must still join the tree
+    /// (at the latest at the next once-a-second read) and leave it when it exits.
+    @Test(.enabled(if: canRun))
+    func followsWhatWorkersSpawnAndDropsItWhenItExits() throws {
+        let cgroup = try TestCgroup(limitBytes: nil)
+        let tree = try TestTree(workers: 1, in: cgroup)
+        let recorder = try Recorder(target: .pid(tree.master))
+        #expect(recorder.waitFor { _, d in d.processes.count == 2 })
+
+        try tree.command("w0", "spawn")
+        var grandchild: Int32?
+        #expect(RealSystem.poll(seconds: 10) { grandchild = tree.spawned(by: 0); return grandchild != nil })
+        let pid = try #require(grandchild)
+        #expect(recorder.waitFor { _, d in d.processes.contains { $0.pid == pid && $0.ppid == tree.workers[0] } && d.processes.count == 3 })
+
+        try tree.command("w0", "unspawn")
+        #expect(recorder.waitFor { _, d in !d.processes.contains { $0.pid == pid } && d.processes.count == 2 })
+    }
+
     @Test(.enabled(if: canRun))
     func withoutATargetItKeepsSamplingItsOwnCgroup() throws {
         let recorder = try Recorder(target: .pid(Int32.max - 7))

@@ -17,7 +17,7 @@ CACHE=${DRUM_VM_CACHE:-/var/cache/drum-monitor-vm}
 SUITE=bookworm
 # Kernel 6.12 (bookworm-backports) for per-file-descriptor memory.peak reset.
 # python3 (not just python3-minimal): the guest test needs json and http.client.
-PACKAGES="systemd systemd-sysv udev dbus kmod procps python3 linux-image-cloud-amd64/$SUITE-backports"
+PACKAGES="systemd systemd-sysv udev dbus kmod procps python3 libyaml-0-2 linux-image-cloud-amd64/$SUITE-backports"
 
 log() { echo "vm-image: $*" >&2; }
 

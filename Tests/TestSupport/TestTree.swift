@@ -1,7 +1,8 @@
 import Foundation
 
 /// A DRUM-shaped Python process tree in a test cgroup, steered through command files:
-/// `w<i>` holds "burn", "alloc N" (MiB), "exit" or nothing; `master` holds "exec".
+/// `w<i>` holds "burn", "alloc N" (MiB), "spawn" (fork a `sleep`, its pid written to `g<i>`),
+/// "unspawn" (kill and reap it), "exit" or nothing; `master` holds "exec".
 /// The master replaces workers that exit and prints "ready PIDS…", "replaced OLD NEW".
 public final class TestTree {
     public let control: URL
@@ -12,6 +13,7 @@ public final class TestTree {
     import os, sys, time
     ctl, n = sys.argv[1], int(sys.argv[2])
     keep = []
+    grandkids = []
     def cmd(name):
         try:
             with open(os.path.join(ctl, name)) as f: return f.read().strip()
@@ -24,6 +26,16 @@ public final class TestTree {
                 while time.time() < t: pass
                 continue
             if c == "exit": os._exit(0)
+            if c == "spawn" and not grandkids:
+                pid = os.fork()
+                if pid == 0: os.execv("/bin/sleep", ["sleep", "600"])
+                grandkids.append(pid)
+                with open(os.path.join(ctl, "g%d.tmp" % i), "w") as f: f.write(str(pid))
+                os.rename(os.path.join(ctl, "g%d.tmp" % i), os.path.join(ctl, "g%d" % i))
+            if c == "unspawn" and grandkids:
+                os.kill(grandkids[0], 9)
+                os.waitpid(grandkids[0], 0)
+                grandkids.clear()
             if c.startswith("alloc") and not keep:
                 b = bytearray(int(c.split()[1]) << 20)
                 for j in range(0, len(b), 4096): b[j] = 1
@@ -69,6 +81,11 @@ public final class TestTree {
 
     public func command(_ file: String, _ text: String) throws {
         try text.write(to: control.appendingPathComponent(file), atomically: true, encoding: .utf8)
+    }
+
+    /// The pid a worker spawned with "spawn", once it has written it.
+    public func spawned(by worker: Int) -> Int32? {
+        (try? String(contentsOf: control.appendingPathComponent("g\(worker)"), encoding: .utf8)).flatMap { Int32($0) }
     }
 
     /// Waits for the master's next line (e.g. "replaced OLD NEW").

@@ -1,5 +1,3 @@
-import Yams
-
 /// One problem with the configuration, naming where it came from, the line and the key.
 struct ConfigProblem: Error, CustomStringConvertible, Equatable {
     var source: String
@@ -81,29 +79,25 @@ struct ConfigLoader {
             if !fileRequired, error.notFound { return [] }
             return [ConfigProblem(source: path, line: error.line, key: error.key, message: error.message)]
         }
-        let root: Node?
+        let root: YAMLNode?
         do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            let line = Self.line(of: error)
-            return [ConfigProblem(source: path, line: line, key: line.flatMap { Self.key(onLine: $0, of: text) },
-                                  message: "not valid YAML: \(Self.problem(of: error))")]
+            root = try YAMLDocument.parse(Array(text.utf8))
         } catch {
-            return [ConfigProblem(source: path, message: "not valid YAML: \(error)")]
+            return [ConfigProblem(source: path, line: error.line, key: error.line.flatMap { Self.key(onLine: $0, of: text) },
+                                  message: "not valid YAML: \(error)")]
         }
         guard let root else { return [] } // an empty file: all defaults
-        guard case .mapping(let mapping) = root else {
-            return [ConfigProblem(source: path, line: root.mark?.line, message: "the top level must be a mapping of 'key: value' lines")]
+        guard case .mapping(let mapping) = root.content else {
+            return [ConfigProblem(source: path, line: root.line, message: "the top level must be a mapping of 'key: value' lines")]
         }
         var problems: [ConfigProblem] = []
         var seen = Set<String>()
         for (keyNode, valueNode) in mapping {
-            let line = keyNode.mark?.line
-            guard case .scalar(let keyScalar) = keyNode else {
+            let line = keyNode.line
+            guard case .scalar(let name, _) = keyNode.content else {
                 problems.append(ConfigProblem(source: path, line: line, message: "keys must be plain words"))
                 continue
             }
-            let name = keyScalar.string
             guard let key = DaemonConfig.key(named: name) else {
                 problems.append(ConfigProblem(source: path, line: line, key: name, message: "unknown key (known: \(Self.knownKeys))"))
                 continue
@@ -112,34 +106,16 @@ struct ConfigLoader {
                 problems.append(ConfigProblem(source: path, line: line, key: name, message: "given twice"))
                 continue
             }
-            guard case .scalar(let valueScalar) = valueNode else {
-                problems.append(ConfigProblem(source: path, line: valueNode.mark?.line ?? line, key: name, message: "value must be a single value, not a list or mapping"))
+            guard case .scalar(let value, let plain) = valueNode.content else {
+                problems.append(ConfigProblem(source: path, line: valueNode.line, key: name, message: "value must be a single value, not a list or mapping"))
                 continue
             }
-            let isNull = valueScalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(valueScalar.string)
-            do { try key.apply(&config, isNull ? "" : valueScalar.string) } catch {
-                problems.append(ConfigProblem(source: path, line: valueScalar.mark?.line ?? line, key: name, message: error.message))
+            let isNull = plain && ["", "~", "null", "Null", "NULL"].contains(value)
+            do { try key.apply(&config, isNull ? "" : value) } catch {
+                problems.append(ConfigProblem(source: path, line: valueNode.line, key: name, message: error.message))
             }
         }
         return problems
-    }
-
-    /// Where the problem started: libyaml's context (e.g. the opening quote of an unterminated
-    /// string) rather than where it gave up (often the end of the file).
-    private static func line(of error: YamlError) -> Int? {
-        switch error {
-        case .scanner(let context, _, let mark, _), .parser(let context, _, let mark, _), .composer(let context, _, let mark, _):
-            return context?.mark.line ?? mark.line
-        default: return nil
-        }
-    }
-
-    private static func problem(of error: YamlError) -> String {
-        switch error {
-        case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _), .composer(let context, let problem, _, _):
-            return [context?.text, problem].compactMap { $0 }.joined(separator: ": ")
-        default: return "\(error)"
-        }
     }
 
     /// The `key` of a `key: value` line, if the line looks like one.
