@@ -13,6 +13,7 @@ import Testing
         "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n",
         "9223372036854771712\n",
         "50000 100000\n",
+        "42 (py) thon) S 7 42 42 0 -1 4194560 100 0 0 0 1234 567 -89 10 20 0 3 0 998877 1000000 2500 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 94000 94100 94200 140730000000000 140730000000123 140730000000200 140730000000300 0\n",
     ]
 
     static func mutations(of seed: [UInt8], _ rng: inout some RandomNumberGenerator) -> [[UInt8]] {
@@ -46,6 +47,7 @@ import Testing
                     _ = try? Parse.singleUnsigned(b, path: "memory.current")
                     _ = try? Parse.singleSigned(b, path: "cpu.cfs_quota_us")
                     _ = try? ProcStat.parse(b, path: "stat")
+                    _ = try? ProcStat.parse(b, path: "stat", throughArgs: true)
                 }
                 _ = try? ProcCgroupEntry.parse(input, path: "/proc/1/cgroup")
                 _ = try? CgroupMounts.parse(input, path: "/proc/self/mountinfo")
