@@ -322,7 +322,7 @@ stop_daemon() { # PID NAME -> records a failure unless it exits 0 within 10 s of
 }
 healthz() { curl -s --max-time 5 --unix-socket "$1" http://localhost/healthz -o "$2"; }
 
-D_CPU="" D_CPU_SRC="" D_CPU_STAT="" D_CPU_SCHED="" D_TICKS="" D_PROCS="" D_WINDOW_SAMPLES=""
+D_CPU="" D_CPU_SRC="" D_TICKS="" D_PROCS="" D_WINDOW_SAMPLES=""
 declare -A LG
 if [ "$DAEMON_OK" = 1 ]; then
     # ---- row 1: sampling CPU per tick (+ row 3: query latency on the same daemon)

@@ -346,14 +346,7 @@ enum HTTP {
         addr.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in bytes.prefix(raw.count - 1).enumerated() { raw[i] = b } }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        if rc != 0 {
-            let e = errno
-            close(fd)
-            throw HTTPError(description: "connect \(path): \(String(cString: strerror(e)))")
-        }
+        try connect(fd, &addr, to: path)
         return fd
     }
 
@@ -364,15 +357,20 @@ enum HTTP {
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = port.bigEndian
         addr.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        try connect(fd, &addr, to: "127.0.0.1:\(port)")
+        return fd
+    }
+
+    /// connect(2) with any sockaddr_* value; closes `fd` and names `peer` on failure.
+    private static func connect<Address>(_ fd: Int32, _ addr: inout Address, to peer: String) throws(HTTPError) {
         let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<Address>.size)) }
         }
         if rc != 0 {
             let e = errno
             close(fd)
-            throw HTTPError(description: "connect 127.0.0.1:\(port): \(String(cString: strerror(e)))")
+            throw HTTPError(description: "connect \(peer): \(String(cString: strerror(e)))")
         }
-        return fd
     }
 
     /// One request on a connected socket (closed afterwards), `connection: close`, read to EOF.
