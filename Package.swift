@@ -40,25 +40,28 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
+        // The sample model every other module speaks: metrics, samples and their detail, cadence,
+        // the clock, durations and timestamps as text, the staleness rule. Depends on nothing.
+        .target(name: "SampleModel", swiftSettings: crossModule),
         // Reads the kernel: cgroup v1/v2 files, /proc, DRUM discovery. No policy, no timers.
         .target(
             name: "KernelReaders",
-            dependencies: [.product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["SampleModel", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: crossModule
         ),
         // Turns readings into samples on a timer: target tracking, CPU deltas, cadence.
         .target(
             name: "Sampler",
-            dependencies: ["KernelReaders", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SampleModel", "KernelReaders", .product(name: "Logging", package: "swift-log")],
             swiftSettings: crossModule
         ),
         // Fixed-memory ring of samples with O(log n) window max/min/avg.
-        .target(name: "History", dependencies: ["Sampler"], swiftSettings: crossModule),
+        .target(name: "History", dependencies: ["SampleModel"], swiftSettings: crossModule),
         // HTTP/1.1 + JSON on a Unix socket (SwiftNIO), /stats/, /metrics.
         .target(
             name: "QueryServer",
             dependencies: [
-                "History", "Sampler",
+                "History", "SampleModel",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -70,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "drum-monitor",
             dependencies: [
-                "KernelReaders", "Sampler", "History", "QueryServer", "CSystemd", "CYAML",
+                "SampleModel", "KernelReaders", "Sampler", "History", "QueryServer", "CSystemd", "CYAML",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -94,7 +97,7 @@ let package = Package(
         // Window-query cost against window length (make bench); not part of the daemon.
         .executableTarget(
             name: "drum-monitor-window-bench",
-            dependencies: ["History", "Sampler"],
+            dependencies: ["History", "SampleModel"],
             path: "Benchmarks/WindowBench"
         ),
         // Real cgroups and process trees for tests (root only); not shipped.
@@ -106,10 +109,11 @@ let package = Package(
             path: "Benchmarks/SamplerBench",
             swiftSettings: crossModule
         ),
+        .testTarget(name: "SampleModelTests", dependencies: ["SampleModel"]),
         .testTarget(name: "KernelReadersTests", dependencies: ["KernelReaders", "TestSupport"]),
-        .testTarget(name: "HistoryTests", dependencies: ["History", "Sampler"]),
-        .testTarget(name: "SamplerTests", dependencies: ["Sampler", "KernelReaders", "TestSupport"]),
-        .testTarget(name: "QueryServerTests", dependencies: ["QueryServer", "History", "Sampler", "KernelReaders", "TestSupport", .product(name: "Logging", package: "swift-log"),
+        .testTarget(name: "HistoryTests", dependencies: ["History", "SampleModel"]),
+        .testTarget(name: "SamplerTests", dependencies: ["Sampler", "SampleModel", "KernelReaders", "TestSupport"]),
+        .testTarget(name: "QueryServerTests", dependencies: ["QueryServer", "History", "SampleModel", "Sampler", "KernelReaders", "TestSupport", .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "DaemonTests", dependencies: []),
     ],

@@ -2,7 +2,7 @@
 // Prints `samples=N ns_per_query=X` lines for Benchmarks/bench.sh. The claim under test: a
 // window over all 1M samples costs at most 2x a window over one sample.
 import History
-import Sampler
+import SampleModel
 
 #if canImport(Glibc)
 import Glibc

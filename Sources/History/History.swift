@@ -1,4 +1,4 @@
-import Sampler
+import SampleModel
 import Synchronization
 
 /// The shared history: the ring plus the latest sample's detail, behind a mutex.

@@ -1,4 +1,4 @@
-import Sampler
+import SampleModel
 
 /// A fixed-capacity ring of samples, stored column by column. All memory is allocated up front:
 /// capacity = retention ÷ interval. Windows always end at the newest sample, so each is a suffix

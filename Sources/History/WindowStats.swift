@@ -1,4 +1,4 @@
-import Sampler
+import SampleModel
 
 /// max/min/avg/last of one metric over a window. Absent values are skipped, never counted as 0.
 public struct WindowStats: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import Sampler
+import SampleModel
 
 /// `/stats/` in the shape DRUM's own endpoint returns, so its clients keep working:
 /// `mem_info` in MiB (floats), `drum_info` per process, `time_info` {}.

@@ -1,11 +1,6 @@
 import History
-import KernelReaders
 import NIOHTTP1
-import Sampler
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import SampleModel
 
 /// The HTTP API, as pure functions from a request target to a response (no sockets here).
 public enum Endpoints {
@@ -45,14 +40,11 @@ public enum Endpoints {
 
     static func health(_ context: QueryContext) -> Response {
         let cadence = context.cadence()
-        let now = Clock.monotonicNanos()
-        let age: Double? = cadence.ticks == 0 ? nil : Double(now &- cadence.lastTickMono) / 1e9
-        let interval = Double(context.intervalNanos) / 1e9
-        let stale = age.map { $0 > 3 * interval } ?? true
-        return .json(stale ? .serviceUnavailable : .ok) { w in
-            w.field("status", stale ? (cadence.ticks == 0 ? "starting" : "stale") : "ok")
-            w.field("last_sample_age_seconds", age)
-            w.field("interval_seconds", interval)
+        let freshness = SampleFreshness(cadence, intervalNanos: context.intervalNanos)
+        return .json(freshness.isStale ? .serviceUnavailable : .ok) { w in
+            w.field("status", freshness.status.rawValue)
+            w.field("last_sample_age_seconds", freshness.ageSeconds)
+            w.field("interval_seconds", freshness.intervalSeconds)
             w.field("ticks", cadence.ticks)
             w.field("late_ticks", cadence.lateTicks)
             w.field("missed_ticks", cadence.missedTicks)
@@ -118,7 +110,7 @@ public enum Endpoints {
                     w.object { w in
                         w.field("pid", Int64(p.pid))
                         w.field("ppid", Int64(p.ppid))
-                        w.field("role", p.role)
+                        w.field("role", p.role.rawValue)
                         w.field("cmdline", p.cmdline.joined(separator: " "))
                         w.field("rss_bytes", p.rssBytes)
                         w.field("cpu_cores", p.cpuCores)
@@ -200,21 +192,5 @@ public enum Endpoints {
                 }
             })
         }
-    }
-}
-
-/// RFC 3339 timestamps in UTC with milliseconds.
-public enum RFC3339 {
-    public static func format(wallNanos: Int64) -> String {
-        var seconds = time_t(wallNanos / 1_000_000_000)
-        let millis = Int((wallNanos % 1_000_000_000) / 1_000_000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ v: Int32, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
     }
 }

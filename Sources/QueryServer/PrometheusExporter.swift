@@ -1,6 +1,6 @@
 import History
 import Prometheus
-import Sampler
+import SampleModel
 
 /// `/metrics`: the latest sample as gauges, window maxima over 1m/5m/1h, and the sampler's own
 /// counters, in the Prometheus text format (written by swift-prometheus).
@@ -78,7 +78,7 @@ final class PrometheusExporter: Sendable {
         lateTicks.set(Double(cadence.lateTicks))
         missedTicks.set(Double(cadence.missedTicks))
         if let (sample, _) = context.history.latest {
-            sampleAge.set(Double(Clock.monotonicNanos() &- sample.monoNanos) / 1e9)
+            sampleAge.set(SampleFreshness.ageSeconds(of: sample))
             for m in Metric.allCases {
                 let value = sample.values[m] ?? .nan
                 if m == .memoryOOMKills { oomKills.set(value) } else { latest[m.rawValue]?.set(value) }

@@ -1,5 +1,5 @@
 import History
-import Sampler
+import SampleModel
 
 /// What the endpoints read: the history and the sampler's cadence.
 public struct QueryContext: Sendable {

@@ -1,4 +1,5 @@
 import KernelReaders
+import SampleModel
 
 /// A process of the DRUM tree, with its files held and its previous CPU reading.
 final class TrackedProcess {
@@ -6,8 +7,8 @@ final class TrackedProcess {
     let startTimeTicks: UInt64
     let held: HeldProcess
     var cmdline: [String]
-    /// master, worker or child; decided when the process joins the tree (or the root execs).
-    var role: String
+    /// Decided when the process joins the tree (or the root execs).
+    var role: ProcessRole
     /// The target generation the role was decided in (a root exec may change it).
     var roleGeneration: UInt32?
     var stat: ProcStat
@@ -24,7 +25,7 @@ final class TrackedProcess {
         stat = try held.stat()
         startTimeTicks = stat.startTimeTicks
         cmdline = (try? proc.cmdline(pid)) ?? []
-        role = "child"
+        role = .child
     }
 
     /// Also read where argv sits (stat fields 48–49) on each refresh: set for the root, whose exec

@@ -1,4 +1,5 @@
 import KernelReaders
+import SampleModel
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -140,7 +141,7 @@ public final class Sampler {
                 noTargetMessage = "pid \(pid) changed while attaching"
                 return
             }
-            tracked.role = "master"
+            tracked.role = .master
             tracked.readsArgAddresses = true
             _ = tracked.refresh(now: Clock.monotonicNanos(), ticksPerSecond: configuration.constants.clockTicksPerSecond)
             root = tracked
@@ -323,7 +324,7 @@ public final class Sampler {
         processes.reserveCapacity(tree.processes.count)
         for process in tree.processes.values {
             if process !== root, process.roleGeneration != generation {
-                process.role = (process.cmdline == rootArgv || DrumCommandLine.classify(process.cmdline) != nil) ? "worker" : "child"
+                process.role = (process.cmdline == rootArgv || DrumCommandLine.classify(process.cmdline) != nil) ? .worker : .child
                 process.roleGeneration = generation
             }
             let bytes = process.stat.rssPages &* pageSize

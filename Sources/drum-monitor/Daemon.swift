@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import QueryServer
+import SampleModel
 import Sampler
 import Synchronization
 
@@ -98,12 +99,10 @@ final class Daemon: Sendable {
         return timer
     }
 
-    /// The last tick is recent: within two intervals plus a second of slack for a loaded host.
+    /// The samples are fresh by /healthz's rule (`SampleFreshness`): the watchdog is fed exactly
+    /// while /healthz would answer 200, and WatchdogSec without a ping is systemd's grace.
     func samplerIsMakingProgress() -> Bool {
-        let progress = loop.progress
-        guard progress.ticks > 0 else { return false }
-        let interval = config.withLock { $0.intervalNanos }
-        return Clock.monotonicNanos() &- progress.lastTickMono < 2 * interval + 1_000_000_000
+        !SampleFreshness(loop.progress, intervalNanos: history.intervalNanos).isStale
     }
 
     /// One line for `systemctl status`: target, memory against limit, last sample age.
@@ -122,7 +121,7 @@ final class Daemon: Sendable {
                 memory += " of \(ByteText.format(limit)) (\(wholeText(current / limit * 100))%)"
             }
         }
-        let age = Double(Clock.monotonicNanos() &- sample.monoNanos) / 1e9
+        let age = SampleFreshness.ageSeconds(of: sample)
         return "\(target); \(memory); last sample \(String(format1: age))s ago"
     }
 

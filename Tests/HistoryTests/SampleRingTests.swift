@@ -1,6 +1,6 @@
 import Testing
 @testable import History
-@testable import Sampler
+import SampleModel
 
 /// The ring and its windows against a naive model: a plain array of everything appended, scanned.
 @Suite struct SampleRingTests {

@@ -7,6 +7,7 @@ import Testing
 import TestSupport
 @testable import History
 @testable import QueryServer
+import SampleModel
 @testable import Sampler
 
 /// A real server on a real socket, fed by a real sampler at 50 ms.

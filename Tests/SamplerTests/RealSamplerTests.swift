@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import TestSupport
 @testable import KernelReaders
+import SampleModel
 @testable import Sampler
 
 /// Runs a SamplingLoop at 100 ms and keeps what it samples.
@@ -54,7 +55,7 @@ final class Recorder: Sendable {
         #expect(d.target.rootPid == tree.master)
         #expect(d.cgroup?.path == cgroup.cgroupPath)
         #expect(Set(d.processes.map(\.pid)) == Set([tree.master] + tree.workers))
-        #expect(d.processes.first?.role == "master")
+        #expect(d.processes.first?.role == .master)
         // The first sample has no CPU for the tree: absent, not 0.
         let first = try #require(recorder.first)
         #expect(first.values[.treeCPU] == nil)

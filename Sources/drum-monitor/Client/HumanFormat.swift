@@ -1,4 +1,4 @@
-import Sampler
+import SampleModel
 
 /// Text a person reads: memory in MiB/GiB with percent of the limit, CPU in cores, tables.
 /// Whole-number text for a Double from the wire; never traps (NaN, huge values are shown as is).

@@ -3,6 +3,7 @@ import Logging
 import History
 import KernelReaders
 import QueryServer
+import SampleModel
 import Sampler
 
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import Logging
 import QueryServer
+import SampleModel
 import Sampler
 
 #if canImport(Glibc)

@@ -1,5 +1,3 @@
-import KernelReaders
-
 /// What only the latest sample carries: the target, its cgroup, the per-process breakdown and
 /// the reasons behind every missing value.
 public struct SampleDetail: Sendable, Equatable {
@@ -11,21 +9,44 @@ public struct SampleDetail: Sendable, Equatable {
         public var processCount: Int
         /// Plain words when there is no target, e.g. "no DRUM process found".
         public var message: String?
+
+        public init(found: Bool, rootPid: Int32? = nil, mode: DrumMode? = nil, generation: UInt32, processCount: Int, message: String? = nil) {
+            self.found = found
+            self.rootPid = rootPid
+            self.mode = mode
+            self.generation = generation
+            self.processCount = processCount
+            self.message = message
+        }
     }
 
     public struct Cgroup: Sendable, Equatable {
         public var path: String
         public var version: Int
+
+        public init(path: String, version: Int) {
+            self.path = path
+            self.version = version
+        }
     }
 
     public struct Process: Sendable, Equatable {
         public var pid: Int32
         public var ppid: Int32
-        public var role: String
+        public var role: ProcessRole
         public var cmdline: [String]
         public var rssBytes: UInt64
         /// nil until two readings of the same process exist.
         public var cpuCores: Double?
+
+        public init(pid: Int32, ppid: Int32, role: ProcessRole, cmdline: [String], rssBytes: UInt64, cpuCores: Double? = nil) {
+            self.pid = pid
+            self.ppid = ppid
+            self.role = role
+            self.cmdline = cmdline
+            self.rssBytes = rssBytes
+            self.cpuCores = cpuCores
+        }
     }
 
     public var target: Target

@@ -1,0 +1,57 @@
+import Testing
+import SampleModel
+
+@Suite struct SampleFreshnessTests {
+    static let interval: UInt64 = 100_000_000
+
+    @Test func noSampleYetIsStartingAndStale() {
+        let f = SampleFreshness(Cadence(), intervalNanos: Self.interval, now: 5_000_000_000)
+        #expect(f.ageSeconds == nil)
+        #expect(f.status == .starting)
+        #expect(f.isStale)
+    }
+
+    /// /healthz's documented rule: stale once the newest sample is more than 3 intervals old.
+    @Test(arguments: [(299_000_000, false), (300_000_000, false), (301_000_000, true), (10_000_000_000, true)] as [(UInt64, Bool)])
+    func staleAfterThreeIntervals(_ age: UInt64, _ stale: Bool) {
+        var cadence = Cadence()
+        cadence.ticks = 7
+        cadence.lastTickMono = 1_000_000_000
+        let f = SampleFreshness(cadence, intervalNanos: Self.interval, now: 1_000_000_000 + age)
+        #expect(f.ageNanos == age)
+        #expect(f.isStale == stale)
+        #expect(f.status == (stale ? .stale : .ok))
+    }
+
+    @Test func ageOfASample() {
+        let sample = Sample(sequence: 1, wallNanos: 0, monoNanos: 2_000_000_000, generation: 1)
+        #expect(SampleFreshness.ageSeconds(of: sample, now: 2_500_000_000) == 0.5)
+    }
+}
+
+@Suite struct TextFormatTests {
+    @Test(arguments: [("100ms", 0.1), ("1s", 1), ("5m", 300), ("1h", 3600), ("2d", 172_800), ("250us", 0.000_25)] as [(String, Double)])
+    func durationsParse(_ text: String, _ seconds: Double) {
+        #expect(DurationText.seconds(text) == seconds)
+    }
+
+    @Test(arguments: ["", "s", "1x", "-1s", "1 s", "ms"])
+    func nonDurationsDoNotParse(_ text: String) {
+        #expect(DurationText.seconds(text) == nil)
+    }
+
+    @Test(arguments: [(0.1, "100ms"), (1, "1s"), (90, "90s"), (300, "5m"), (7200, "2h"), (1.5, "1500ms")] as [(Double, String)])
+    func durationsFormat(_ seconds: Double, _ text: String) {
+        #expect(DurationText.format(seconds: seconds) == text)
+    }
+
+    @Test func rfc3339InUTCWithMilliseconds() {
+        // 2024-02-29T23:59:58.123Z
+        #expect(RFC3339.format(wallNanos: 1_709_251_198_123_456_789) == "2024-02-29T23:59:58.123Z")
+        #expect(RFC3339.format(wallNanos: 0) == "1970-01-01T00:00:00.000Z")
+    }
+
+    @Test func processRolesAreTheAPIStrings() {
+        #expect(ProcessRole.allCases.map(\.rawValue) == ["master", "worker", "child"])
+    }
+}
