@@ -69,15 +69,25 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The daemon and its command line: config, systemd, lifecycle, client.
-        .executableTarget(
-            name: "drum-monitor",
+        // The daemon as a library: configuration and its YAML layer, the daemon's lifecycle and
+        // signals, sd_notify and socket activation, the log handler, and the query client with its
+        // text for people. Tested in-process (DaemonCoreTests).
+        .target(
+            name: "DaemonCore",
             dependencies: [
-                "SampleModel", "KernelReaders", "Sampler", "History", "QueryServer", "CSystemd", "CYAML",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "SampleModel", "Sampler", "History", "QueryServer", "CSystemd", "CYAML",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // The command line: argument parsing only; everything it runs is in DaemonCore.
+        .executableTarget(
+            name: "drum-monitor",
+            dependencies: [
+                "DaemonCore", "SampleModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             linkerSettings: compactRelocations
         ),

@@ -9,26 +9,28 @@ import Glibc
 
 /// Every setting of the daemon, with its default. The key table below is the single place that
 /// names them: the YAML file, DRUM_MONITOR_<KEY> variables and --<key> flags all go through it.
-struct DaemonConfig: Equatable, Sendable {
+public struct DaemonConfig: Equatable, Sendable {
     var intervalSeconds = 1.0
     var retentionSeconds = 3600.0
-    var socket = "/run/drum-monitor/drum-monitor.sock"
+    public internal(set) var socket = "/run/drum-monitor/drum-monitor.sock"
     var socketMode: mode_t = 0o660
     var socketGroup: String?
     var pid: Int32?
     var pidfile: String?
     var cgroup: String?
     var readEnvironment = true
-    var logLevel: Logger.Level = .info
+    public internal(set) var logLevel: Logger.Level = .info
     var maxConnections = 256
     var idleTimeoutSeconds = 30.0
     var headTimeoutSeconds = 10.0
     var maxHeadBytes = 8192
 
-    static let defaultPath = "/etc/drum-monitor/drum-monitor.yaml"
+    public static let defaultPath = "/etc/drum-monitor/drum-monitor.yaml"
     static let minimumInterval = 0.01
     /// A ring larger than this is a configuration mistake, not a plan (it would take ~2 GB).
     static let maximumCapacity = 16_000_000
+
+    public init() {}
 
     var intervalNanos: UInt64 { UInt64((intervalSeconds * 1e9).rounded()) }
     var capacity: Int { max(1, Int((retentionSeconds / intervalSeconds).rounded(.down))) }
@@ -111,6 +113,9 @@ struct DaemonConfig: Equatable, Sendable {
     ]
 
     static func key(named name: String) -> Key? { keys.first { $0.name == name } }
+
+    /// `key: value` for every setting, as check-config prints them.
+    public var effectiveSettings: [String] { Self.keys.map { "\($0.name): \($0.show(self))" } }
 
     private static func duration(_ v: String, atLeast minimum: Double) throws(ValueError) -> Double {
         guard let s = DurationText.seconds(v) ?? Double(v), s.isFinite else {

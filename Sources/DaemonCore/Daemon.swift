@@ -1,6 +1,5 @@
 import Dispatch
 import History
-import KernelReaders
 import Logging
 import NIOCore
 import NIOPosix
@@ -14,7 +13,7 @@ import Glibc
 #endif
 
 /// The daemon's life: sample, serve, tell systemd, reload on SIGHUP, stop on SIGTERM/SIGINT.
-final class Daemon: Sendable {
+public final class Daemon: Sendable {
     private let loader: ConfigLoader
     private let logger: Logger
     private let systemd = SystemdNotifier()
@@ -23,7 +22,7 @@ final class Daemon: Sendable {
     private let loop: SamplingLoop
     private let supervisionQueue = DispatchQueue(label: "drum-monitor.supervision")
 
-    init(config: DaemonConfig, loader: ConfigLoader, logger: Logger) throws {
+    public init(config: DaemonConfig, loader: ConfigLoader, logger: Logger) throws {
         self.loader = loader
         self.logger = logger
         self.config = Mutex(config)
@@ -41,7 +40,7 @@ final class Daemon: Sendable {
 
     /// `signals` must exist before anything can be observed from outside (the socket), so that a
     /// SIGTERM or SIGHUP during start-up is handled once the daemon is up rather than killing it.
-    func run(signals: SignalStream) async throws {
+    public func run(signals: SignalStream) async throws {
         let initial = config.withLock { $0 }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let context = QueryContext(history: history) { [loop] in loop.progress }
@@ -154,43 +153,5 @@ final class Daemon: Sendable {
         config.withLock { $0 = new }
         logger.info("configuration reloaded")
         systemd.ready(status: statusLine())
-    }
-}
-
-/// SIGTERM/SIGINT/SIGHUP as an async stream (the default actions are turned off).
-final class SignalStream: Sendable {
-    let stream: AsyncStream<Int32>
-    private let sources: Mutex<[any DispatchSourceSignal]>
-
-    init(signals: [Int32]) {
-        let (stream, continuation) = AsyncStream<Int32>.makeStream()
-        self.stream = stream
-        var made: [any DispatchSourceSignal] = []
-        for sig in signals {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { continuation.yield(sig) }
-            source.resume()
-            made.append(source)
-        }
-        sources = Mutex(made)
-    }
-}
-
-enum ByteText {
-    static func format(_ bytes: Double) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var v = bytes
-        var i = 0
-        while v >= 1024, i < units.count - 1 { v /= 1024; i += 1 }
-        return i == 0 ? "\(wholeText(v)) B" : "\(String(format1: v)) \(units[i])"
-    }
-}
-
-extension String {
-    /// One decimal place, without Foundation's String(format:).
-    init(format1 v: Double) {
-        guard v.isFinite, let tenths = Int(exactly: (v * 10).rounded()) else { self = v.isFinite ? "\(v)" : "n/a"; return }
-        self = "\(tenths / 10).\(abs(tenths % 10))"
     }
 }

@@ -4,13 +4,15 @@ import Glibc
 
 /// A minimal blocking HTTP/1.1 GET over a Unix socket, for `drum-monitor query`: one request,
 /// `connection: close`, body read to EOF or content-length. The daemon side is SwiftNIO.
-struct UnixHTTPClient {
-    let socketPath: String
-    var timeoutSeconds = 10
+public struct UnixHTTPClient: Sendable {
+    public let socketPath: String
+    public var timeoutSeconds = 10
 
-    struct Failure: Error, CustomStringConvertible { let description: String }
+    public init(socketPath: String) { self.socketPath = socketPath }
 
-    func get(_ target: String) throws(Failure) -> (status: Int, body: [UInt8]) {
+    public struct Failure: Error, CustomStringConvertible { public let description: String }
+
+    public func get(_ target: String) throws(Failure) -> (status: Int, body: [UInt8]) {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "cannot create a socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }

@@ -13,24 +13,31 @@ struct ConfigProblem: Error, CustomStringConvertible, Equatable {
     }
 }
 
-struct ConfigErrors: Error, CustomStringConvertible {
+public struct ConfigErrors: Error, CustomStringConvertible {
     var problems: [ConfigProblem]
-    var description: String { problems.map(\.description).joined(separator: "\n") }
+    public var description: String { problems.map(\.description).joined(separator: "\n") }
 }
 
 /// Builds the configuration: defaults, then the YAML file, then DRUM_MONITOR_* variables, then
 /// command-line flags; later layers win. Every problem in every layer is reported, not just the
 /// first, and unknown keys are problems.
-struct ConfigLoader {
+public struct ConfigLoader: Sendable {
     /// nil: no file (defaults + environment + flags). A missing file that was asked for is an error.
     var file: String?
     var fileRequired: Bool
     var environment: [String: String]
     var flags: [String: String]
 
-    static let configFileVariable = "DRUM_MONITOR_CONFIG"
+    public static let configFileVariable = "DRUM_MONITOR_CONFIG"
 
-    func load() throws(ConfigErrors) -> DaemonConfig {
+    public init(file: String?, fileRequired: Bool, environment: [String: String], flags: [String: String]) {
+        self.file = file
+        self.fileRequired = fileRequired
+        self.environment = environment
+        self.flags = flags
+    }
+
+    public func load() throws(ConfigErrors) -> DaemonConfig {
         var config = DaemonConfig()
         var problems: [ConfigProblem] = []
         if let file { problems += applyFile(file, to: &config) }
@@ -66,7 +73,7 @@ struct ConfigLoader {
 
     /// DRUM_MONITOR_* variables that set nothing: not errors (other tools use the prefix too),
     /// but worth a line in the log in case one is a misspelt setting.
-    var warnings: [String] {
+    public var warnings: [String] {
         environment.keys.sorted().filter { $0.hasPrefix("DRUM_MONITOR_") && $0 != Self.configFileVariable && Self.key(forVariable: $0) == nil }
             .map { "ignoring environment variable \($0): not a setting (known: \(Self.knownKeys))" }
     }

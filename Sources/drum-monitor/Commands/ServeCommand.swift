@@ -1,4 +1,5 @@
 import ArgumentParser
+import DaemonCore
 import Logging
 
 #if canImport(Glibc)
@@ -6,8 +7,9 @@ import Glibc
 #endif
 
 /// `drum-monitor serve`: the daemon.
-struct Serve: AsyncParsableCommand {
+struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "serve",
         abstract: "Run the daemon: sample on a timer, keep the history in memory, serve it on a Unix socket.",
         discussion: "Settings come from the file (default \(DaemonConfig.defaultPath), or $DRUM_MONITOR_CONFIG), then DRUM_MONITOR_<KEY> variables (others with that prefix are ignored with a warning), then these flags.")
 
@@ -62,32 +64,6 @@ struct Serve: AsyncParsableCommand {
         } catch {
             logger.critical("\(error)")
             throw ExitCode(1)
-        }
-    }
-}
-
-enum ProcessEnvironment {
-    static func current() -> [String: String] {
-        var env: [String: String] = [:]
-        var p = environ
-        while let entry = p.pointee {
-            let text = String(cString: entry)
-            if let eq = text.firstIndex(of: "=") { env[String(text[..<eq])] = String(text[text.index(after: eq)...]) }
-            p += 1
-        }
-        return env
-    }
-}
-
-func writeStderr(_ text: String) {
-    var bytes = Array(text.utf8)
-    bytes.withUnsafeMutableBytes { raw in
-        guard let base = raw.baseAddress else { return }
-        var offset = 0
-        while offset < raw.count {
-            let n = write(2, base + offset, raw.count - offset)
-            if n <= 0 { break }
-            offset += n
         }
     }
 }

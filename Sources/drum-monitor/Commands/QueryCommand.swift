@@ -1,16 +1,13 @@
 import ArgumentParser
-import QueryServer
+import DaemonCore
 
 /// `drum-monitor query …`: asks the running daemon.
-struct Query: ParsableCommand {
+struct QueryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "query",
         abstract: "Ask the running daemon: snapshot | window DURATION | samples | stats | health.")
 
-    enum What: String, ExpressibleByArgument, CaseIterable {
-        case snapshot, window, samples, stats, health
-    }
-
-    @Argument(help: "snapshot, window, samples, stats or health.") var what: What
+    @Argument(help: "snapshot, window, samples, stats or health.") var what: QueryKind
     @Argument(help: "For window: a duration (e.g. 60s, 5m, 1h) or a number of samples with --samples.") var duration: String?
     @Flag(name: .customLong("samples"), help: "For window: DURATION is a number of samples.") var bySamples = false
     @Option(name: .long, help: "For samples: only samples after this sequence.") var since: UInt64?
@@ -48,21 +45,14 @@ struct Query: ParsableCommand {
         // /healthz answers 503 with a body worth showing when the sampler is stale.
         let isError = answer.status >= 400 && !(what == .health && answer.status == 503)
         if isError {
-            let message = (try? Documents.decode(ErrorDocument.self, answer.body).error) ?? String(decoding: answer.body, as: UTF8.self)
-            writeStderr("drum-monitor: the daemon answered \(answer.status): \(message)\n")
+            writeStderr("drum-monitor: the daemon answered \(answer.status): \(QueryAnswer.errorMessage(answer.body))\n")
             throw ExitCode(1)
         }
         if json {
             print(String(decoding: answer.body, as: UTF8.self), terminator: "")
         } else {
             do {
-                switch what {
-                case .snapshot: print(HumanFormat.snapshot(try Documents.decode(SnapshotDocument.self, answer.body)))
-                case .window: print(HumanFormat.window(try Documents.decode(WindowDocument.self, answer.body)))
-                case .health: print(HumanFormat.health(try Documents.decode(HealthDocument.self, answer.body)))
-                case .samples: print(HumanFormat.samples(try Documents.decode(SamplesDocument.self, answer.body)))
-                case .stats: print(HumanFormat.stats(try Documents.decode(StatsDocument.self, answer.body)))
-                }
+                print(try QueryAnswer.humanText(what, answer.body))
             } catch {
                 writeStderr("drum-monitor: cannot read the daemon's answer: \(error)\n")
                 throw ExitCode(1)
@@ -71,3 +61,5 @@ struct Query: ParsableCommand {
         if what == .health && answer.status == 503 { throw ExitCode(1) }
     }
 }
+
+extension QueryKind: ExpressibleByArgument {}

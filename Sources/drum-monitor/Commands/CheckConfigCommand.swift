@@ -1,7 +1,8 @@
 import ArgumentParser
+import DaemonCore
 
 /// `drum-monitor check-config [FILE]`: validates a configuration and prints the result.
-struct CheckConfig: ParsableCommand {
+struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
         abstract: "Validate a configuration file (with DRUM_MONITOR_* overrides) and print the effective settings.")
@@ -16,7 +17,7 @@ struct CheckConfig: ParsableCommand {
         do {
             let config = try loader.load()
             print("\(path): OK")
-            for key in DaemonConfig.keys { print("  \(key.name): \(key.show(config))") }
+            for setting in config.effectiveSettings { print("  \(setting)") }
         } catch {
             writeStderr("\(error)\n")
             throw ExitCode(1)

@@ -1,12 +1,6 @@
 import SampleModel
 
 /// Text a person reads: memory in MiB/GiB with percent of the limit, CPU in cores, tables.
-/// Whole-number text for a Double from the wire; never traps (NaN, huge values are shown as is).
-func wholeText(_ v: Double) -> String {
-    guard let i = Int(exactly: v.rounded()) else { return "\(v)" }
-    return String(i)
-}
-
 enum HumanFormat {
     static func bytes(_ v: Double?) -> String { v.map { ByteText.format($0) } ?? "n/a" }
     static func cores(_ v: Double?) -> String { v.map { cores2($0) } ?? "n/a" }

@@ -66,9 +66,9 @@ struct StderrLogHandler: LogHandler {
     }
 }
 
-enum LogSetup {
+public enum LogSetup {
     /// Sets up swift-log once per process (swift-log allows only one bootstrap).
-    static func bootstrap(level: Logger.Level) {
+    public static func bootstrap(level: Logger.Level) {
         let journal = getenv("JOURNAL_STREAM") != nil
         LoggingSystem.bootstrap { label in StderrLogHandler(label: label, level: level, journal: journal) }
     }

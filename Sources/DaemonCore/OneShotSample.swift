@@ -1,0 +1,37 @@
+import History
+import QueryServer
+import SampleModel
+import Sampler
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `drum-monitor sample`: two ticks of a fresh sampler, `seconds` apart (so CPU has two
+/// readings), answered as the daemon's /v1/snapshot would answer them. No daemon needed.
+public enum OneShotSample {
+    public struct Result: Sendable {
+        /// The /v1/snapshot document.
+        public var snapshot: [UInt8]
+        public var targetFound: Bool
+    }
+
+    /// `pid`, else `rootOf`, else discovery picks the target; `cgroup` overrides its cgroup.
+    public static func take(pid: Int32?, rootOf: Int32?, cgroup: String?, overSeconds seconds: Double) throws -> Result {
+        let target: TargetSpec = pid.map { .pid($0) } ?? rootOf.map { .rootOf($0) } ?? .discover
+        let sampler = try Sampler(configuration: SamplerConfiguration(target: target, cgroupOverride: cgroup, fallbackPid: getpid()))
+        let intervalNanos = UInt64(seconds * 1e9)
+        let history = History(capacity: 2, intervalNanos: intervalNanos)
+        let first = sampler.tick()
+        history.append(first.0, detail: first.1)
+        var pause = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
+        var remaining = timespec()
+        while nanosleep(&pause, &remaining) != 0 && errno == EINTR { pause = remaining }
+        let second = sampler.tick()
+        history.append(second.0, detail: second.1)
+
+        let context = QueryContext(history: history) { Cadence() }
+        let response = Endpoints.respond(method: .GET, uri: "/v1/snapshot", context: context)
+        return Result(snapshot: response.body, targetFound: second.1.target.found)
+    }
+}
