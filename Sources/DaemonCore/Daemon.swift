@@ -16,7 +16,7 @@ import Glibc
 public final class Daemon: Sendable {
     private let loader: ConfigLoader
     private let logger: Logger
-    private let systemd = SystemdNotifier()
+    private let systemd: SystemdNotifier
     private let config: Mutex<DaemonConfig>
     private let history: History
     private let loop: SamplingLoop
@@ -25,6 +25,7 @@ public final class Daemon: Sendable {
     public init(config: DaemonConfig, loader: ConfigLoader, logger: Logger) throws {
         self.loader = loader
         self.logger = logger
+        systemd = SystemdNotifier(logger: logger)
         self.config = Mutex(config)
         history = History(capacity: config.capacity, intervalNanos: config.intervalNanos)
         let sampler = try Sampler(configuration: Self.samplerConfiguration(config), logger: logger)

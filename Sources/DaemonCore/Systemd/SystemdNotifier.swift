@@ -1,4 +1,6 @@
 import CSystemd
+import Logging
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -6,9 +8,24 @@ import Glibc
 
 /// sd_notify, sd_listen_fds and sd_watchdog_enabled, through libsystemd. Without NOTIFY_SOCKET
 /// (not started by systemd) every call is a no-op, as libsystemd makes it.
-struct SystemdNotifier: Sendable {
+final class SystemdNotifier: Sendable {
+    private let logger: Logger
+    /// sd_notify(0, state) in production: > 0 sent, 0 no NOTIFY_SOCKET, < 0 a negative errno.
+    private let send: @Sendable (String) -> Int32
+    private let failureLogged = Atomic<Bool>(false)
+
+    init(logger: Logger, send: @escaping @Sendable (String) -> Int32 = { sd_notify(0, $0) }) {
+        self.logger = logger
+        self.send = send
+    }
+
+    /// A failure is logged once: a socket that refuses one message (systemd gone, a full queue)
+    /// would otherwise fill the log every few seconds.
     func notify(_ state: String) {
-        _ = sd_notify(0, state)
+        let rc = send(state)
+        guard rc < 0, !failureLogged.exchange(true, ordering: .relaxed) else { return }
+        let first = state.split(separator: "\n").first.map(String.init) ?? state
+        logger.warning("sd_notify \(first) failed: \(String(cString: strerror(-rc))); systemd may miss readiness, status and watchdog pings (further failures are not logged)")
     }
 
     func ready(status: String) { notify("READY=1\nSTATUS=\(status)") }

@@ -1,0 +1,127 @@
+// The configuration layers in-process: the YAML file's shapes and what the loader says about
+// each (the text check-config prints), naming the file, the line and the key.
+import Foundation
+import Testing
+@testable import DaemonCore
+
+@Suite struct ConfigLoaderTests {
+    /// A file in a fresh temporary directory, removed with it.
+    final class ConfigFile {
+        let directory: URL
+        let path: String
+
+        init(_ bytes: [UInt8]) throws {
+            directory = FileManager.default.temporaryDirectory.appendingPathComponent("dmc-\(UInt32.random(in: 0...UInt32.max))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false)
+            path = directory.appendingPathComponent("c.yaml").path
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+        }
+
+        convenience init(_ text: String) throws { try self.init(Array(text.utf8)) }
+
+        deinit { try? FileManager.default.removeItem(at: directory) }
+
+        /// What loading it says: the effective settings, or the problems as check-config prints them.
+        func load(environment: [String: String] = [:]) -> Result<DaemonConfig, ConfigErrors> {
+            Result { () throws(ConfigErrors) in
+                try ConfigLoader(file: path, fileRequired: true, environment: environment, flags: [:]).load()
+            }
+        }
+    }
+
+    struct BadFile: Sendable, CustomStringConvertible {
+        var name: String
+        var bytes: [UInt8]
+        var line: Int
+        var key: String?
+        var description: String { name }
+    }
+
+    static let badFiles: [BadFile] = [
+        BadFile(name: "unknown key on line 3", bytes: Array("interval: 1s\nretention: 1h\nbogus_setting: 3\n".utf8), line: 3, key: "bogus_setting"),
+        BadFile(name: "interval below the minimum on line 2", bytes: Array("retention: 1h\ninterval: 5ms\n".utf8), line: 2, key: "interval"),
+        BadFile(name: "broken YAML on line 2", bytes: Array("interval: 1s\nretention: 1h: 2h\nsocket: /tmp/x.sock\n".utf8), line: 2, key: nil),
+        // libyaml notices at the end of the file; the quote that was never closed is on line 2.
+        BadFile(name: "unterminated quote on line 2", bytes: Array("interval: 1s\nretention: \"1h\n".utf8), line: 2, key: nil),
+        BadFile(name: "a list value on line 2", bytes: Array("retention: 1h\ninterval: [1s, 2s]\n".utf8), line: 2, key: "interval"),
+        BadFile(name: "not UTF-8 on line 2", bytes: Array("interval: 1s\nsocket_group: \"".utf8) + [0xff, 0xfe] + Array("\"\n".utf8), line: 2, key: "socket_group"),
+    ]
+
+    /// The problem names the file, the line (FILE:LINE) and, where there is one, the key.
+    @Test(arguments: badFiles)
+    func badFileIsRejected(_ bad: BadFile) throws {
+        let file = try ConfigFile(bad.bytes)
+        guard case .failure(let errors) = file.load() else {
+            Issue.record("\(bad.name) was accepted")
+            return
+        }
+        let text = "\(errors)"
+        #expect(text.hasPrefix("\(file.path):\(bad.line)"), "does not name \(file.path):\(bad.line): \(text)")
+        if let key = bad.key { #expect(text.contains(key), "does not name the key \(key): \(text)") }
+    }
+
+    /// A YAML shape and exactly what the loader says about it (FILE stands for the path), or, for
+    /// a valid file, lines the effective configuration must show.
+    struct YAMLCase: Sendable, CustomStringConvertible {
+        var name: String
+        var text: String
+        var error = ""
+        var shows: [String] = []
+        var description: String { name }
+    }
+
+    static let yamlCases: [YAMLCase] = [
+        YAMLCase(name: "an alias is the value of its anchor", text: "interval: &i 2s\nretention: *i\n",
+                 shows: ["interval: 2s", "retention: 2s"]),
+        // The alias names the anchored node, so a bad value is reported on the anchor's line.
+        YAMLCase(name: "a bad aliased value on the anchor's line", text: "socket_group: &g wheel\npidfile: *g\n",
+                 error: "FILE:1: key 'pidfile': must be an absolute path, got 'wheel'"),
+        YAMLCase(name: "an undefined alias", text: "interval: 1s\nretention: *nope\n",
+                 error: "FILE:2: key 'retention': not valid YAML: found undefined alias"),
+        YAMLCase(name: "a second document", text: "a: 1\n---\nb: 2\n",
+                 error: "FILE:1: key 'a': not valid YAML: expected a single document in the stream: but found another document"),
+        YAMLCase(name: "a top-level list", text: "- interval\n- retention\n",
+                 error: "FILE:1: the top level must be a mapping of 'key: value' lines"),
+        YAMLCase(name: "a mapping value, on its first line", text: "retention: 1h\ninterval:\n  a: 1\n",
+                 error: "FILE:3: key 'interval': value must be a single value, not a list or mapping"),
+        YAMLCase(name: "a mapping key", text: "interval: 1s\n? {a: 1}\n: 2\n", error: "FILE:2: keys must be plain words"),
+        YAMLCase(name: "a key given twice", text: "interval: 1s\nretention: 1h\ninterval: 2s\n",
+                 error: "FILE:3: key 'interval': given twice"),
+        YAMLCase(name: "quoted null stays a string", text: "socket_group: \"null\"\n", shows: ["socket_group: null"]),
+        YAMLCase(name: "plain null is unset", text: "socket_group: null\npidfile: ~\n", shows: ["socket_group: ", "pidfile: "]),
+        YAMLCase(name: "a null interval is empty", text: "interval: ~\n",
+                 error: "FILE:1: key 'interval': must be a duration like 100ms, 1s, 5m, 1h; got ''"),
+        YAMLCase(name: "an empty file is all defaults", text: "", shows: ["interval: 1s"]),
+        YAMLCase(name: "only comments is all defaults", text: "# nothing\n", shows: ["interval: 1s"]),
+        YAMLCase(name: "a tab that breaks indentation", text: "interval: 1s\n\tretention: 1h\n",
+                 error: "FILE:1: key 'interval': not valid YAML: while scanning a plain scalar: found a tab character that violates indentation"),
+        YAMLCase(name: "a control character", text: "interval: 1s\nsocket_group: a\u{1}b\n",
+                 error: "FILE:2: key 'socket_group': not valid YAML: control characters are not allowed"),
+        YAMLCase(name: "nesting deeper than 1000", text: "interval: " + String(repeating: "[", count: 2000) + "\n",
+                 error: "FILE:1: key 'interval': not valid YAML: while parsing: Maximum nesting level reached, set with yaml_set_max_nest_level())"),
+    ]
+
+    @Test(arguments: yamlCases)
+    func yamlShape(_ c: YAMLCase) throws {
+        let file = try ConfigFile(c.text)
+        switch file.load() {
+        case .success(let config):
+            #expect(c.error.isEmpty, "accepted; expected: \(c.error)")
+            for line in c.shows { #expect(config.effectiveSettings.contains(line), "no '\(line)' in \(config.effectiveSettings)") }
+        case .failure(let errors):
+            #expect("\(errors)" == c.error.replacingOccurrences(of: "FILE", with: file.path))
+        }
+    }
+
+    /// Environment variables override the file; a bad value names the variable and its layer.
+    @Test func environmentOverridesTheFile() throws {
+        let file = try ConfigFile("interval: 1s\n")
+        let config = try file.load(environment: ["DRUM_MONITOR_INTERVAL": "250ms"]).get()
+        #expect(config.effectiveSettings.contains("interval: 250ms"))
+        guard case .failure(let errors) = file.load(environment: ["DRUM_MONITOR_INTERVAL": "5ms"]) else {
+            Issue.record("DRUM_MONITOR_INTERVAL=5ms was accepted")
+            return
+        }
+        #expect("\(errors)" == "environment: key 'DRUM_MONITOR_INTERVAL': must be at least 10ms, got '5ms'")
+    }
+}
