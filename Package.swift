@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(name: "QueryServerTests", dependencies: ["QueryServer", "History", "SampleModel", "Sampler", "KernelReaders", "TestSupport", .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "DaemonCoreTests", dependencies: ["DaemonCore", "SampleModel", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "DaemonTests", dependencies: []),
+        .testTarget(name: "DaemonTests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

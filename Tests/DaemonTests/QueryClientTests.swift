@@ -17,7 +17,7 @@ struct QueryClientTests {
         let daemon = try Spawned(bin, ["serve", "--config", config, "--socket", sock, "--interval", "1s", "--pid", "\(sleeper.pid)"])
         defer { daemon.stop() }
         // Two samples, so windows and sample lists have something in them.
-        let twoTicks = pollHTTP(sock, "/healthz", timeout: 60) { a in ((try? a.json())?.int("ticks") ?? 0) >= 2 }
+        let twoTicks = pollHTTP(sock, "/healthz", timeout: 60) { a in (a.json?.int("ticks") ?? 0) >= 2 }
         try #require(twoTicks != nil, "daemon never took two samples: \(daemon.description)")
 
         let env = cleanEnvironment()

@@ -85,7 +85,7 @@ struct RealDrumTests {
 
     func snapshot(_ sock: String) -> [String: Any]? {
         guard let a = try? HTTP.get(unix: sock, "/v1/snapshot", timeout: 5), a.status == 200 else { return nil }
-        return try? a.json()
+        return try? a.requireJSON()
     }
 
     /// gunicorn with 3 workers: master + 3 workers in the snapshot; `sample --root-of WORKER`
@@ -126,7 +126,7 @@ struct RealDrumTests {
 
         // /stats/: every process of the tree, memory in MiB (a Python worker: more than 1 MiB, far
         // less than a million; bytes would be ~1e7).
-        let ours = try #require(try? HTTP.get(unix: sock, "/stats/").json(), "no /stats/ from drum-monitor")
+        let ours = try #require(try? HTTP.get(unix: sock, "/stats/").requireJSON(), "no /stats/ from drum-monitor")
         let info = try #require(ours.array("drum_info"), "\(ours)")
         #expect(info.count == 4, "drum-monitor /stats/ drum_info: \(info)")
         #expect(Set(info.compactMap { $0.int("pid") }) == Set([Int(drum.pid)] + workers.map(Int.init)), "\(info)")
@@ -136,7 +136,7 @@ struct RealDrumTests {
         }
         let drumsOwn = try HTTP.request(port: drum.port, "GET", "/stats/")
         #expect(drumsOwn.status == 200, "DRUM /stats/: \(drumsOwn.status) \(drumsOwn.text)")
-        let theirs = try drumsOwn.json()
+        let theirs = try drumsOwn.requireJSON()
         #expect(theirs.array("drum_info")?.count == 1, "DRUM's own /stats/ drum_info: \(theirs)")
 
         daemon.signal(SIGTERM)

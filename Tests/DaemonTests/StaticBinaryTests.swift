@@ -1,6 +1,7 @@
 // The shipped (static-stdlib) binary runs on a host without the Swift toolchain.
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -31,7 +32,7 @@ struct StaticBinaryTests {
     }
 
     @Test(.enabled(if: staticReady),
-          .enabled(if: Conditions.check(Conditions.isRoot, "hiding the toolchain needs root (mount namespace + tmpfs)")),
+          .enabled(if: Conditions.check(RealSystem.isRoot, "hiding the toolchain needs root (mount namespace + tmpfs)")),
           .enabled(if: Conditions.check(Locations.tool("unshare") != nil, "unshare not installed (util-linux)")))
     func runsWithTheToolchainHidden() throws {
         let bin = try #require(Locations.staticBinary)

@@ -92,7 +92,7 @@ struct SystemdProtocolTests {
         try #require(pinging != nil, "watchdog pings never started: \(listener.messages.map(\.text))")
         let healthy = pollHTTP(sock, "/healthz")
         try #require(healthy != nil, "/healthz never 200 before wedging: \(daemon.description)")
-        let snapshot = try #require(pollHTTP(sock, "/v1/snapshot")).json()
+        let snapshot = try #require(pollHTTP(sock, "/v1/snapshot")).requireJSON()
         #expect(snapshot.object("target")?.int("root_pid") == Int(sleeper.pid), "pidfile target not watched: \(snapshot)")
 
         // Wedge: the pidfile becomes a FIFO; the sampler's next open() blocks.
@@ -102,7 +102,7 @@ struct SystemdProtocolTests {
 
         // The query server keeps answering, and says the samples are stale.
         let stale = pollHTTP(sock, "/healthz", timeout: 30) { $0.status == 503 }
-        let staleBody = try stale.map { try $0.json() }
+        let staleBody = try stale.map { try $0.requireJSON() }
         #expect(stale?.status == 503 && staleBody?.string("status") == "stale",
                 "/healthz did not turn 503 stale while wedged: \(stale?.text ?? "no answer")")
 
@@ -137,7 +137,7 @@ struct SystemdProtocolTests {
         let healthyAgain = pollHTTP(sock, "/healthz", timeout: 30)
         #expect(healthyAgain != nil, "/healthz not 200 after unwedging")
         let watchedAgain = pollHTTP(sock, "/v1/snapshot", timeout: 30) { a in
-            (try? a.json())?.object("target")?.int("root_pid") == Int(sleeper.pid)
+            a.json?.object("target")?.int("root_pid") == Int(sleeper.pid)
         }
         #expect(watchedAgain != nil, "the pidfile's pid is not watched again after unwedging")
 
