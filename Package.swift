@@ -1,11 +1,16 @@
 // swift-tools-version: 6.2
 // drum-monitor: samples a DRUM model server's cgroup memory and process-tree CPU into an
-// in-memory history and serves it over a Unix socket. Modules follow the data flow:
-// KernelReaders -> Sampler -> History -> QueryServer -> drum-monitor (daemon lifecycle, CLI).
+// in-memory history and serves it over a Unix socket. Modules follow the data flow, each
+// depending only on modules before it:
+//
+//   SampleModel <- KernelReaders <- Sampler <- History <- QueryServer <- DaemonCore <- drum-monitor
+//
+// History needs only SampleModel; QueryServer only SampleModel and History (not the sampler nor
+// the kernel readers); the executable only parses arguments and calls DaemonCore.
 import PackageDescription
 
-// The sampler's hot path crosses modules (KernelReaders -> Sampler -> History); let the optimizer
-// specialize generics across them in release builds.
+// The sampler's hot path crosses modules (SampleModel, KernelReaders -> Sampler -> History); let
+// the optimizer specialize generics across them in release builds.
 let crossModule: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
 
 // Release links use lld with packed relative relocations (DT_RELR; glibc ≥ 2.36): the dynamic

@@ -22,13 +22,6 @@ public struct CgroupMount: Sendable, Equatable {
         if cgroupPath.hasPrefix(root + "/") { return mountPoint + cgroupPath.dropFirst(root.count) }
         return nil
     }
-
-    /// The cgroup path of a directory in this mount (inverse of `directory(of:)`).
-    public func cgroupPath(ofDirectory dir: String) -> String {
-        let relative = dir.dropFirst(mountPoint.count)
-        if root == "/" { return relative.isEmpty ? "/" : String(relative) }
-        return root + relative
-    }
 }
 
 public enum CgroupMounts {

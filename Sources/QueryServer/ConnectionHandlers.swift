@@ -20,8 +20,6 @@ final class ConnectionLimiter: Sendable {
     }
 
     func release() { open.subtract(1, ordering: .relaxed) }
-
-    var current: Int { open.load(ordering: .relaxed) }
 }
 
 /// Sits before the HTTP decoder. Requests here have no body, so everything a client sends is

@@ -11,10 +11,15 @@ public enum DurationText {
         return nil
     }
 
+    /// Whole hours, minutes or seconds where exact, else milliseconds. Never traps: the query
+    /// client formats values read from the socket.
     public static func format(seconds: Double) -> String {
-        if seconds >= 3600, seconds.truncatingRemainder(dividingBy: 3600) == 0 { return "\(Int(seconds / 3600))h" }
-        if seconds >= 60, seconds.truncatingRemainder(dividingBy: 60) == 0 { return "\(Int(seconds / 60))m" }
-        if seconds >= 1, seconds == seconds.rounded() { return "\(Int(seconds))s" }
-        return "\(Int((seconds * 1000).rounded()))ms"
+        if seconds >= 1, let whole = Int(exactly: seconds) {
+            if whole % 3600 == 0 { return "\(whole / 3600)h" }
+            if whole % 60 == 0 { return "\(whole / 60)m" }
+            return "\(whole)s"
+        }
+        let millis = (seconds * 1000).rounded()
+        return (Int(exactly: millis).map(String.init) ?? "\(millis)") + "ms"
     }
 }

@@ -49,11 +49,6 @@ public enum Metric: Int, CaseIterable, Sendable, Hashable {
         default: true
         }
     }
-
-    public init?(name: String) {
-        guard let m = Metric.allCases.first(where: { $0.name == name }) else { return nil }
-        self = m
-    }
 }
 
 /// One value per metric; NaN marks "not available" (never 0).

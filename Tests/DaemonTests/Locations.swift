@@ -10,7 +10,7 @@ import Glibc
 #endif
 
 enum Locations {
-    /// <repo>: this file is <repo>/Tests/DaemonTests/Support.swift.
+    /// <repo>: this file is <repo>/Tests/DaemonTests/Locations.swift.
     static let repoRoot: String = {
         var url = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { url.deleteLastPathComponent() }

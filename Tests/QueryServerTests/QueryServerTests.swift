@@ -265,7 +265,7 @@ final class LiveServer: @unchecked Sendable {
         #expect(lstat(stale, &st) != 0, "the socket file is removed on close")
 
         let regular = live.dir + "/regular"
-        FileManager.default.createFile(atPath: regular, contents: Data("x".utf8))
+        try #require(FileManager.default.createFile(atPath: regular, contents: Data("x".utf8)))
         await #expect(throws: ServerStartError.self) {
             _ = try await QueryServer.start(configuration: ServerConfiguration(listen: .path(regular, mode: 0o600, group: nil)),
                                             context: context, group: group, logger: Logger(label: "t"))

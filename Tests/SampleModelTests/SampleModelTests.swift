@@ -40,7 +40,8 @@ import SampleModel
         #expect(DurationText.seconds(text) == nil)
     }
 
-    @Test(arguments: [(0.1, "100ms"), (1, "1s"), (90, "90s"), (300, "5m"), (7200, "2h"), (1.5, "1500ms")] as [(Double, String)])
+    @Test(arguments: [(0.1, "100ms"), (1, "1s"), (90, "90s"), (300, "5m"), (5400, "90m"), (7200, "2h"), (1.5, "1500ms"),
+                      (-2, "-2000ms"), (1e300, "1e+303ms"), (.nan, "nanms")] as [(Double, String)])
     func durationsFormat(_ seconds: Double, _ text: String) {
         #expect(DurationText.format(seconds: seconds) == text)
     }

@@ -54,7 +54,7 @@ enum HumanFormat {
     static func window(_ w: WindowDocument) -> String {
         var out: [String] = []
         var span = "last \(w.window.samples_requested ?? 0) samples"
-        if let seconds = w.window.seconds { span = "last " + DurationTextFormat.seconds(seconds) }
+        if let seconds = w.window.seconds { span = "last " + DurationText.format(seconds: seconds) }
         var seq = ""
         if let from = w.window.from_sequence { seq = " seq \(from)..\(w.window.to_sequence ?? from)" }
         let coverage = w.window.covered ? "" : " — reaches back further than the history held"
@@ -80,7 +80,7 @@ enum HumanFormat {
         let age = h.last_sample_age_seconds.map { "\(cores2($0)) s ago" } ?? "none yet"
         let ms: (Double?) -> String = { $0.map { cores2($0 * 1000) + " ms" } ?? "n/a" }
         return """
-        \(h.status): last sample \(age), interval \(DurationTextFormat.seconds(h.interval_seconds))
+        \(h.status): last sample \(age), interval \(DurationText.format(seconds: h.interval_seconds))
         ticks \(h.ticks), late \(h.late_ticks), missed \(h.missed_ticks); lateness p50 \(ms(h.lateness_seconds.p50)), p99 \(ms(h.lateness_seconds.p99)), max \(ms(h.lateness_seconds.max))
         history \(h.samples_held) of \(h.capacity) samples
         """
@@ -114,16 +114,5 @@ enum HumanFormat {
                        + pad(p.cpu_percent.map(cores2) ?? "n/a", 8) + p.cmdline.joined(separator: " "))
         }
         return out.joined(separator: "\n")
-    }
-}
-
-enum DurationTextFormat {
-    static func seconds(_ s: Double) -> String {
-        if s == s.rounded(), s >= 1, let i = Int(exactly: s) {
-            if i % 3600 == 0 { return "\(i / 3600)h" }
-            if i % 60 == 0 { return "\(i / 60)m" }
-            return "\(i)s"
-        }
-        return wholeText(s * 1000) + "ms"
     }
 }

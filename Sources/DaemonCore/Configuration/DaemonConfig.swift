@@ -49,7 +49,6 @@ public struct DaemonConfig: Equatable, Sendable {
         let show: @Sendable (DaemonConfig) -> String
 
         var flag: String { "--" + name.split(separator: "_").joined(separator: "-") }
-        var environmentVariable: String { "DRUM_MONITOR_" + name.uppercased() }
     }
 
     struct ValueError: Error { let message: String }

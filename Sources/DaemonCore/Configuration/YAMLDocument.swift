@@ -26,11 +26,11 @@ struct YAMLError: Error, CustomStringConvertible {
     var description: String { [context, problem].compactMap { $0 }.joined(separator: ": ") }
 }
 
-/// Reads a configuration file's bytes with libyaml's event API. The tree is composed the way
-/// Yams composed it (the loader's messages and lines were written against that): an alias is the
-/// node its anchor names, line included; a later anchor of the same name replaces an earlier
-/// one; a collection's anchor is known only once the collection ends; and a second document is
-/// an error.
+/// Reads a configuration file's bytes with libyaml's event API. The tree is composed as the
+/// configuration loader composed it before it called libyaml directly (it used Yams then), so the
+/// loader's messages and lines match the earlier behaviour: an alias is the node its anchor
+/// names, line included; a later anchor of the same name replaces an earlier one; a collection's
+/// anchor is known only once the collection ends; and a second document is an error.
 enum YAMLDocument {
     /// The document's root, or nil when there is none (an empty file, only comments).
     static func parse(_ bytes: [UInt8]) throws(YAMLError) -> YAMLNode? {
@@ -40,7 +40,7 @@ enum YAMLDocument {
         defer { parser.deallocate() }
         guard yaml_parser_initialize(parser) == 1 else { throw YAMLError(problem: "Memory error") }
         defer { yaml_parser_delete(parser) }
-        // Said rather than sniffed, as Yams did: a leading BOM then stays a character that the
+        // Said rather than sniffed, as before: a leading BOM then stays a character that the
         // scanner skips at the start of a line, which moves that line's columns by one.
         yaml_parser_set_encoding(parser, YAML_UTF8_ENCODING)
         // libyaml reads the buffer in place and wants a non-null pointer even for 0 bytes.
@@ -77,7 +77,7 @@ private final class Composer {
         let root = try composeNode()
         _ = try nextEvent { $0.type } // DOCUMENT-END
         guard try nextEvent({ $0.type }) == YAML_STREAM_END_EVENT else {
-            // Yams' wording and place (the stream, so line 1), whatever the second document holds.
+            // The earlier wording and place (the stream, so line 1), whatever the second document holds.
             throw YAMLError(context: "expected a single document in the stream", problem: "but found another document", line: 1)
         }
         return root
@@ -101,7 +101,7 @@ private final class Composer {
         case YAML_SCALAR_EVENT:
             let s = event.data.scalar
             var bytes = UnsafeBufferPointer(start: s.value, count: s.value == nil ? 0 : s.length)[...]
-            // Yams decoded scalars with Foundation, which drops one leading byte order mark.
+            // One leading byte order mark is dropped, as the earlier (Foundation) decoding did.
             if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
             let text = String(decoding: bytes, as: UTF8.self)
             let node = YAMLNode(content: .scalar(text, plain: s.style == YAML_PLAIN_SCALAR_STYLE), line: line)
@@ -132,10 +132,10 @@ private final class Composer {
         }
     }
 
-    /// Yams' copy of libyaml refuses to start a collection once its indentation stack and flow
-    /// level add up to 1000 (a guard against deep nesting); Debian's libyaml has no such limit.
-    /// Checked right after the start event, when the scanner is where that check saw it, so such
-    /// files are refused as before.
+    /// The copy of libyaml the earlier loader bundled refused to start a collection once its
+    /// indentation stack and flow level added up to 1000 (a guard against deep nesting); Debian's
+    /// libyaml has no such limit. Checked right after the start event, where that check saw the
+    /// scanner, so such files are refused as before and nesting stays bounded.
     func checkNesting(line: Int) throws(YAMLError) {
         let p = parser.pointee
         guard p.state != YAML_PARSE_INDENTLESS_SEQUENCE_ENTRY_STATE else { return } // never checked

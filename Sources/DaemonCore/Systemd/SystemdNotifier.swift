@@ -33,7 +33,9 @@ final class SystemdNotifier: Sendable {
     func stopping() { notify("STOPPING=1\nSTATUS=stopping") }
     func watchdog() { notify("WATCHDOG=1") }
 
-    /// `RELOADING=1` with the CLOCK_MONOTONIC time, as Type=notify-reload expects.
+    /// `RELOADING=1` with the CLOCK_MONOTONIC time, as Type=notify-reload expects. The shipped
+    /// unit is Type=notify with ExecReload= (notify-reload needs systemd 253; Debian 12 ships
+    /// 252), which accepts the same message, so the daemon needs no change when the unit moves to it.
     func reloading() {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
