@@ -337,15 +337,19 @@ class SamplerStalled:
         self.libc.ptrace.restype = ctypes.c_long
 
     def threads(self):
-        found = []
+        found, event_loops = [], 0
         for tid in os.listdir(f"/proc/{self.pid}/task"):
             try:
                 with open(f"/proc/{self.pid}/task/{tid}/comm") as f:
                     comm = f.read().strip()
             except FileNotFoundError:
                 continue
-            if not comm.startswith("NIO-ELT"):
+            if comm.startswith("NIO-ELT"):
+                event_loops += 1
+            else:
                 found.append(int(tid))
+        if not event_loops:
+            raise Failure("no thread of the daemon is named NIO-ELT-…: which one serves the socket?")
         return found
 
     def __enter__(self):
