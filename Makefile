@@ -13,7 +13,7 @@ RUN_SOCKET  ?= $(if $(filter 0,$(shell id -u)),/run/drum-monitor/drum-monitor.so
 
 APT_PACKAGES := libsystemd-dev libyaml-dev pkg-config systemd util-linux procps python3 curl
 
-.PHONY: all deps build build-static run test test-unit test-drum system-test bench install uninstall clean
+.PHONY: all deps build build-static run test test-unit test-drum test-schema system-test bench install uninstall clean
 
 all: build
 
@@ -39,10 +39,15 @@ run: build
 	$(DEBUG_BIN) serve --config config/drum-monitor.yaml --socket $(RUN_SOCKET)
 
 # Every tier this machine can run: unit and real-kernel tests (root: real v1 cgroups), the
-# daemon's systemd behaviour, the static binary, and real DRUM from PyPI.
-test: deps build-static
+# daemon's systemd behaviour, the static binary, real DRUM from PyPI, and the API description.
+test: deps build-static test-schema
 	venv="$$(Tests/Drum/venv.sh)" || { echo "cannot set up the DRUM venv (Tests/Drum/venv.sh)" >&2; exit 1; }; \
 	DRUM_VENV="$$venv" DRUM_MONITOR_STATIC_BIN=$(CURDIR)/$(STATIC_BIN) $(SWIFT) test --no-parallel
+
+# The daemon's live answers against api/openapi.yaml (Tests/Schema; a cached Python venv).
+test-schema: build-static
+	venv="$$(Tests/Schema/venv.sh)" || { echo "cannot set up the schema venv (Tests/Schema/venv.sh)" >&2; exit 1; }; \
+	DRUM_MONITOR_BIN=$(CURDIR)/$(STATIC_BIN) "$$venv/bin/python" Tests/Schema/check_api.py
 
 # Only the fast tiers (no DRUM venv, no static build).
 test-unit: deps

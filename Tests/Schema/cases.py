@@ -1,0 +1,122 @@
+"""The requests of the schema tier, one line each: what to send and the status the daemon must
+answer. check_api.py validates every answer against api/openapi.yaml, and fails when a path and
+status in the document is not answered by at least one of these requests.
+
+New endpoint: add its path to PATHS (with a target that answers 200); that also asks it with HEAD,
+with a body (413), with an oversized head (431) and with a trickling head (408). Then add a line
+per other status it answers (400 per parameter rule, 503, ...). New status of an existing
+endpoint: one Case line.
+
+The daemon under test runs with interval 200ms, retention 1s (5 samples; the harness waits until
+the history has wrapped), head_timeout 200ms and max_head_bytes 1024, watching a Python tree of a
+master, two forked workers and a `sleep` child.
+"""
+from dataclasses import dataclass
+from typing import Callable, Optional, Tuple
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    # Path and query string as sent; "*" for bytes that are not an HTTP request.
+    target: str
+    # The status the daemon must answer.
+    status: int
+    # For 400: the parameters the error message must name, each in single quotes.
+    names: Tuple[str, ...] = ()
+    # How the request is sent (see SENDERS in check_api.py): "plain", "body" (Content-Length: 5),
+    # "chunked", "big-head" (a head over max_head_bytes), "trickle" (a head that never
+    # completes), "garbage" (not HTTP).
+    send: str = "plain"
+    # A condition held while asking (see CONDITIONS in check_api.py); the request is repeated
+    # until the status comes.
+    during: Optional[str] = None
+    # What else the JSON body must show, so that the case exercises what it is named for.
+    check: Optional[Callable[[dict], bool]] = None
+
+
+# Every path of the document, with a request target that answers 200.
+PATHS = {
+    "/healthz": "/healthz",
+    "/v1/snapshot": "/v1/snapshot",
+    "/v1/window": "/v1/window?seconds=60",
+    "/v1/samples": "/v1/samples",
+    "/stats/": "/stats/",
+    "/stats": "/stats",
+    "/metrics": "/metrics",
+}
+
+
+def per_path_cases(target: str):
+    return [
+        Case("GET", target, 200),
+        Case("HEAD", target, 200),
+        Case("GET", target, 413, send="body"),
+        Case("GET", target, 431, send="big-head"),
+        Case("GET", target, 408, send="trickle"),
+    ]
+
+
+CASES = [case for target in PATHS.values() for case in per_path_cases(target)] + [
+    # /healthz
+    Case("GET", "/healthz?verbose=1", 400, names=("verbose",)),
+    Case("GET", "/healthz", 503, during="sampler stalled", check=lambda b: b["status"] == "stale"),
+    Case("GET", "/healthz", 413, send="chunked"),
+    # /v1/snapshot
+    Case("GET", "/v1/snapshot", 200, check=lambda b: {p["role"] for p in b["processes"]} == {"master", "worker", "child"}
+         and b["cpu"]["tree_cores"] is not None and b["measured_interval_seconds"] is not None),
+    Case("GET", "/v1/snapshot?seconds=5", 400, names=("seconds",)),
+    # /v1/window
+    Case("GET", "/v1/window?seconds=5m", 200, check=lambda b: b["window"]["seconds"] == 300),
+    Case("GET", "/v1/window?seconds=250ms", 200, check=lambda b: b["window"]["covered"]),
+    Case("GET", "/v1/window?seconds=0.5", 200, check=lambda b: b["window"]["covered"]),
+    Case("GET", "/v1/window?seconds=315360000", 200, check=lambda b: not b["window"]["covered"]),
+    Case("GET", "/v1/window?samples=3", 200,
+         check=lambda b: b["window"]["samples_requested"] == 3 and b["window"]["seconds"] is None and b["window"]["samples"] == 3),
+    Case("GET", "/v1/window?samples=2147483647", 200, check=lambda b: not b["window"]["covered"]),
+    Case("GET", "/v1/window", 400, names=("seconds", "samples")),
+    Case("GET", "/v1/window?seconds=1&samples=1", 400, names=("seconds", "samples")),
+    Case("GET", "/v1/window?seconds=0", 400, names=("seconds",)),
+    Case("GET", "/v1/window?seconds=-1", 400, names=("seconds",)),
+    Case("GET", "/v1/window?seconds=5x", 400, names=("seconds",)),
+    Case("GET", "/v1/window?seconds=nan", 400, names=("seconds",)),
+    Case("GET", "/v1/window?seconds=315360001", 400, names=("seconds",)),
+    Case("GET", "/v1/window?samples=0", 400, names=("samples",)),
+    Case("GET", "/v1/window?samples=1.5", 400, names=("samples",)),
+    Case("GET", "/v1/window?samples=2147483648", 400, names=("samples",)),
+    Case("GET", "/v1/window?seconds=1&seconds=2", 400, names=("seconds",)),
+    Case("GET", "/v1/window?seconds=1&step=2", 400, names=("step",)),
+    Case("GET", "/v1/window?=1", 400),
+    # /v1/samples
+    Case("GET", "/v1/samples?since=1&limit=2", 200, check=lambda b: b["truncated"] and len(b["samples"]) == 2),
+    Case("GET", "/v1/samples?limit=10000", 200),
+    Case("GET", "/v1/samples?since=18446744073709551615", 200,
+         check=lambda b: b["samples"] == [] and b["next_since"] == 18446744073709551615),
+    Case("GET", "/v1/samples?limit=0", 400, names=("limit",)),
+    Case("GET", "/v1/samples?limit=10001", 400, names=("limit",)),
+    Case("GET", "/v1/samples?since=-1", 400, names=("since",)),
+    Case("GET", "/v1/samples?since=18446744073709551616", 400, names=("since",)),
+    Case("GET", "/v1/samples?from=3", 400, names=("from",)),
+    # /stats/, /stats, /metrics
+    Case("GET", "/stats/", 200, check=lambda b: len(b["drum_info"]) == 4),
+    Case("GET", "/stats/?x=1", 400, names=("x",)),
+    Case("GET", "/stats?x", 400, names=("x",)),
+    Case("GET", "/metrics?name=up", 400, names=("name",)),
+    # Requests no operation matches (x-unmatched-requests in the document).
+    Case("GET", "/v2/snapshot", 404),
+    Case("HEAD", "/nope", 404),
+    Case("POST", "/v1/snapshot", 405),
+    Case("DELETE", "/nope", 405),
+    Case("POST", "/v1/snapshot", 413, send="body"),
+    Case("DELETE", "/nope", 408, send="trickle"),
+    Case("DELETE", "/nope", 431, send="big-head"),
+    Case("-", "*", 400, send="garbage"),
+]
+
+# Documented statuses the live daemon cannot be made to answer, with the reason. Each is still
+# required to be in the document (a stale entry here fails the run).
+NOT_LIVE = {
+    ("/v1/snapshot", 503): "no sample yet: the daemon takes its first sample before it listens",
+    ("/stats/", 503): "no sample yet: the daemon takes its first sample before it listens",
+    ("/stats", 503): "no sample yet: the daemon takes its first sample before it listens",
+}
