@@ -25,7 +25,7 @@ struct QueryParameters {
 
     func unsigned(_ name: String, range: ClosedRange<UInt64>) throws(Invalid) -> UInt64? {
         guard let text = values[name] else { return nil }
-        guard let v = UInt64(text), range.contains(v) else {
+        guard let v = DecimalText.wholeNumber(text), range.contains(v) else {
             throw Invalid(message: "parameter '\(name)' must be a whole number in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
         }
         return v
@@ -34,7 +34,7 @@ struct QueryParameters {
     /// Seconds as a number (`90`, `0.5`) or a duration (`90s`, `5m`, `1h`, `250ms`).
     func seconds(_ name: String, max: Double) throws(Invalid) -> Double? {
         guard let text = values[name] else { return nil }
-        guard let v = DurationText.seconds(text) ?? Double(text), v.isFinite, v > 0, v <= max else {
+        guard let v = DurationText.secondsOrNumber(text), v.isFinite, v > 0, v <= max else {
             throw Invalid(message: "parameter '\(name)' must be a positive number of seconds up to \(Int(max)) (or a duration like 90s, 5m, 1h), got '\(text)'")
         }
         return v

@@ -1,14 +1,20 @@
 /// Durations written like `100ms`, `1s`, `5m`, `1h`, `2d`.
 public enum DurationText {
+    /// A duration with its unit; nil for anything else (see `DecimalText` for the number part).
     public static func seconds(_ text: String) -> Double? {
         let units: [(String, Double)] = [("ms", 0.001), ("us", 0.000_001), ("µs", 0.000_001), ("ns", 1e-9),
                                          ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
         for (suffix, scale) in units where text.hasSuffix(suffix) {
             let number = text.dropLast(suffix.count)
-            guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }), let v = Double(number) else { return nil }
+            guard let v = DecimalText.value(number) else { return nil }
             return v * scale
         }
         return nil
+    }
+
+    /// A duration with a unit, or a plain decimal number of seconds.
+    public static func secondsOrNumber(_ text: String) -> Double? {
+        seconds(text) ?? DecimalText.value(text)
     }
 
     /// Whole hours, minutes or seconds where exact, else milliseconds. Never traps: the query

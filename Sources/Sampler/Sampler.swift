@@ -10,7 +10,6 @@ import Logging
 /// own queue, tests call it directly.
 public final class Sampler {
     public let configuration: SamplerConfiguration
-    private let locator: CgroupLocator
     private let discovery: DrumDiscovery
     private let proc: ProcFiles
     private let logger: Logger
@@ -30,10 +29,7 @@ public final class Sampler {
     private var lastDiscoveryMono: UInt64?
     private var noTargetMessage = "no DRUM process found yet"
 
-    private var watched: CgroupSet?
-    private var memoryReader: (any CgroupMemoryReader)?
-    private var cpuReader: CgroupCPUReader?
-    private var previousCPU: (reading: CPUReading, mono: UInt64)?
+    private let cgroups: CgroupWatcher
     private var previousMono: UInt64?
 
     /// Discovery scans all of /proc, so without a target it runs at most this often.
@@ -42,7 +38,7 @@ public final class Sampler {
     public init(configuration: SamplerConfiguration, logger: Logger = Logger(label: "drum-monitor.sampler")) throws(KernelFileError) {
         self.configuration = configuration
         self.logger = logger
-        locator = try CgroupLocator(paths: configuration.paths)
+        cgroups = CgroupWatcher(locator: try CgroupLocator(paths: configuration.paths), override: configuration.cgroupOverride)
         proc = ProcFiles(paths: configuration.paths)
         discovery = DrumDiscovery(proc: proc, readEnvironment: configuration.readEnvironment)
         tree = ProcessTree(paths: configuration.paths)
@@ -55,7 +51,8 @@ public final class Sampler {
         let wall = Clock.wallNanos()
         followTarget(now: mono)
         if let root { tree.update(root: root, now: mono, ticksPerSecond: configuration.constants.clockTicksPerSecond) }
-        watchCgroup()
+        // Without a target the daemon's own cgroup stands in (issue 11 item 6 changes that).
+        cgroups.follow(targetPid: root?.pid ?? configuration.fallbackPid, generation: generation, now: mono)
 
         sequence += 1
         var values = MetricValues()
@@ -66,8 +63,7 @@ public final class Sampler {
         previousMono = mono
 
         readHost(&values, &detail)
-        readMemory(&values, &detail)
-        readCPU(&values, &detail, now: mono)
+        cgroups.read(&values, &detail, now: mono)
         readTree(&values, &detail)
         for metric in Metric.allCases where values[metric] == nil && detail.unavailable[metric] == nil {
             detail.unavailable[metric] = "not measured"
@@ -156,7 +152,6 @@ public final class Sampler {
         rootCmdlineCheckedMono = Clock.monotonicNanos()
         tree.reset()
         generation &+= 1
-        watched = nil // re-locate the cgroup: a restarted DRUM may live elsewhere
         logger.info("watching DRUM root \(target.pid) (\(target.mode.rawValue)): \(target.argv.joined(separator: " "))")
     }
 
@@ -165,7 +160,6 @@ public final class Sampler {
         rootCmdline = nil
         rootMode = nil
         tree.reset()
-        watched = nil
         noTargetMessage = message
     }
 
@@ -206,31 +200,6 @@ public final class Sampler {
 
     static let cmdlineCheckEveryNanos: UInt64 = 1_000_000_000
 
-    // MARK: - Cgroup
-
-    private func watchCgroup() {
-        guard watched == nil else { return }
-        let set: CgroupSet
-        if let override = configuration.cgroupOverride {
-            var entries = locator.mounts.compactMap { mount -> ProcCgroupEntry? in
-                if case .v1(let c) = mount.kind { return ProcCgroupEntry(hierarchyID: 1, controllers: c, path: override) }
-                return nil
-            }
-            entries.append(ProcCgroupEntry(hierarchyID: 0, controllers: [], path: override))
-            set = locator.locate(entries: entries, source: "the configured cgroup \(override)")
-        } else {
-            let pid = root?.pid ?? configuration.fallbackPid
-            do { set = try locator.locate(pid: pid) } catch {
-                let why = Reading<CgroupLocation>.unavailable("\(error)")
-                set = CgroupSet(memory: why, cpu: why, cpuacct: why)
-            }
-        }
-        watched = set
-        memoryReader = set.memory.value.map { CgroupMemory.reader(for: $0) }
-        cpuReader = CgroupCPUReader(cgroups: set)
-        previousCPU = nil
-    }
-
     // MARK: - Readings
 
     private func readHost(_ values: inout MetricValues, _ detail: inout SampleDetail) {
@@ -245,69 +214,6 @@ public final class Sampler {
             detail.hostFreeBytes = h.freeBytes
         } catch {
             detail.unavailable[.hostAvailable] = "\(error)"
-        }
-    }
-
-    private func readMemory(_ values: inout MetricValues, _ detail: inout SampleDetail) {
-        if let location = watched?.memory.value { detail.cgroup = SampleDetail.Cgroup(path: location.path, version: location.version.rawValue) }
-        let reading: MemoryReading
-        if let memoryReader {
-            reading = memoryReader.read(hostTotalBytes: detail.hostTotalBytes)
-        } else {
-            reading = .unavailable(watched?.memory.reason ?? "no memory cgroup")
-        }
-        func put(_ metric: Metric, _ r: Reading<UInt64>) {
-            switch r {
-            case .value(let v): values[metric] = Double(v)
-            case .unavailable(let why): detail.unavailable[metric] = why
-            }
-        }
-        put(.memoryCurrent, reading.current)
-        put(.memoryPeak, reading.peak)
-        put(.memoryIntervalPeak, reading.intervalPeak.map(\.bytes))
-        detail.intervalPeakExact = reading.intervalPeak.value?.exact
-        put(.memoryLimit, reading.limit.map(\.bytes))
-        detail.limitSource = reading.limit.value?.source.description
-        put(.memoryWorkingSet, reading.workingSet)
-        put(.memoryOOMKills, reading.oomKills)
-        put(.memoryLimitHits, reading.limitHits)
-        for (metric, r) in [(Metric.memoryPressureSome, reading.pressureSomeAvg10), (.memoryPressureFull, reading.pressureFullAvg10)] {
-            switch r {
-            case .value(let v): values[metric] = v
-            case .unavailable(let why): detail.unavailable[metric] = why
-            }
-        }
-    }
-
-    private func readCPU(_ values: inout MetricValues, _ detail: inout SampleDetail, now: UInt64) {
-        guard let cpuReader else {
-            for m in [Metric.cgroupCPU, .cpuLimit, .cpuThrottled] { detail.unavailable[m] = "no cpu cgroup" }
-            return
-        }
-        let reading = cpuReader.read()
-        switch reading.limitCores {
-        case .value(let cores):
-            if let cores { values[.cpuLimit] = cores } else { detail.unavailable[.cpuLimit] = "no CPU quota (unlimited)" }
-        case .unavailable(let why): detail.unavailable[.cpuLimit] = why
-        }
-        defer { previousCPU = (reading, now) }
-        guard let previous = previousCPU, now > previous.mono else {
-            let why = "needs two readings; the first was just taken"
-            detail.unavailable[.cgroupCPU] = reading.usageNanos.reason ?? why
-            detail.unavailable[.cpuThrottled] = reading.periods.reason ?? why
-            return
-        }
-        let elapsed = Double(now - previous.mono)
-        switch (reading.usageNanos, previous.reading.usageNanos) {
-        case (.value(let u), .value(let p)) where u >= p: values[.cgroupCPU] = Double(u - p) / elapsed
-        case (.unavailable(let why), _), (_, .unavailable(let why)): detail.unavailable[.cgroupCPU] = why
-        default: detail.unavailable[.cgroupCPU] = "CPU usage counter went backwards (cgroup recreated?)"
-        }
-        switch (reading.periods, reading.throttledPeriods, previous.reading.periods, previous.reading.throttledPeriods) {
-        case (.value(let p), .value(let t), .value(let pp), .value(let pt)) where p >= pp && t >= pt:
-            values[.cpuThrottled] = p > pp ? Double(t - pt) / Double(p - pp) : 0
-        default:
-            detail.unavailable[.cpuThrottled] = reading.periods.reason ?? reading.throttledPeriods.reason ?? "throttling counters went backwards"
         }
     }
 

@@ -44,6 +44,10 @@ import Testing
         // libyaml notices at the end of the file; the quote that was never closed is on line 2.
         BadFile(name: "unterminated quote on line 2", bytes: Array("interval: 1s\nretention: \"1h\n".utf8), line: 2, key: nil),
         BadFile(name: "a list value on line 2", bytes: Array("retention: 1h\ninterval: [1s, 2s]\n".utf8), line: 2, key: "interval"),
+        // Issue 11 item 11: Double(_:) read hex floats; decimal numbers and durations only.
+        BadFile(name: "a hex interval on line 1", bytes: Array("interval: 0x10\n".utf8), line: 1, key: "interval"),
+        BadFile(name: "a hex duration number on line 2", bytes: Array("interval: 1s\nretention: 0x10h\n".utf8), line: 2, key: "retention"),
+        BadFile(name: "a signed count on line 1", bytes: Array("max_connections: +5\n".utf8), line: 1, key: "max_connections"),
         BadFile(name: "not UTF-8 on line 2", bytes: Array("interval: 1s\nsocket_group: \"".utf8) + [0xff, 0xfe] + Array("\"\n".utf8), line: 2, key: "socket_group"),
     ]
 

@@ -56,3 +56,24 @@ import SampleModel
         #expect(ProcessRole.allCases.map(\.rawValue) == ["master", "worker", "child"])
     }
 }
+
+/// Issue 11 item 11: only plain decimal numbers (no hex floats, signs, exponents, spaces or NULs).
+@Suite struct DecimalTextTests {
+    @Test(arguments: [("5", 5), ("0.25", 0.25), (".5", 0.5), ("90", 90)] as [(String, Double)])
+    func decimalsParse(_ text: String, _ value: Double) {
+        #expect(DecimalText.value(text) == value)
+        #expect(DurationText.secondsOrNumber(text) == value)
+    }
+
+    @Test(arguments: ["0x10", "0x1p4", "5\u{0}xyz", "1e3", "+5", "-5", " 5", "5 ", "5.", "1.2.3", "", ".", "inf", "nan", "٣"])
+    func othersDoNot(_ text: String) {
+        #expect(DecimalText.value(text) == nil)
+        #expect(DurationText.secondsOrNumber(text) == nil)
+        #expect(DurationText.seconds(text + "s") == nil)
+    }
+
+    @Test(arguments: ["+5", "-0", "0x10", " 5", "5\u{0}", ""])
+    func wholeNumbersAreDigitsOnly(_ text: String) {
+        #expect(DecimalText.wholeNumber(text) == nil)
+    }
+}

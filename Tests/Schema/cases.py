@@ -79,6 +79,10 @@ CASES = [case for target in PATHS.values() for case in per_path_cases(target)] +
     Case("GET", "/v1/window?seconds=0", 400, names=("seconds",)),
     Case("GET", "/v1/window?seconds=-1", 400, names=("seconds",)),
     Case("GET", "/v1/window?seconds=5x", 400, names=("seconds",)),
+    # Issue 11 item 11: a NUL, a hex float, a sign are not decimal numbers.
+    Case("GET", "/v1/window?seconds=5%00xyz", 400, names=("seconds",)),
+    Case("GET", "/v1/window?seconds=0x10", 400, names=("seconds",)),
+    Case("GET", "/v1/samples?since=%2B5", 400, names=("since",)),
     Case("GET", "/v1/window?seconds=nan", 400, names=("seconds",)),
     Case("GET", "/v1/window?seconds=315360001", 400, names=("seconds",)),
     Case("GET", "/v1/window?samples=0", 400, names=("samples",)),

@@ -73,7 +73,7 @@ public struct DaemonConfig: Equatable, Sendable {
             c.socketGroup = v.isEmpty ? nil : v
         }, show: { $0.socketGroup ?? "" }),
         Key(name: "pid", help: "watch this pid instead of discovering DRUM (0: discover)", apply: { c, v throws(ValueError) in
-            guard let p = Int32(v), p >= 0 else { throw ValueError(message: "must be a pid (a positive whole number) or 0, got '\(v)'") }
+            guard let p = DecimalText.wholeNumber(v).flatMap({ Int32(exactly: $0) }) else { throw ValueError(message: "must be a pid (a positive whole number) or 0, got '\(v)'") }
             c.pid = p == 0 ? nil : p
         }, show: { $0.pid.map(String.init) ?? "0" }),
         Key(name: "pidfile", help: "watch the pid in this file, re-read every tick (empty: discover)", apply: { c, v throws(ValueError) in
@@ -117,7 +117,7 @@ public struct DaemonConfig: Equatable, Sendable {
     public var effectiveSettings: [String] { Self.keys.map { "\($0.name): \($0.show(self))" } }
 
     private static func duration(_ v: String, atLeast minimum: Double) throws(ValueError) -> Double {
-        guard let s = DurationText.seconds(v) ?? Double(v), s.isFinite else {
+        guard let s = DurationText.secondsOrNumber(v), s.isFinite else {
             throw ValueError(message: "must be a duration like 100ms, 1s, 5m, 1h; got '\(v)'")
         }
         guard s >= minimum else {
@@ -128,7 +128,7 @@ public struct DaemonConfig: Equatable, Sendable {
     }
 
     private static func integer(_ v: String, _ range: ClosedRange<Int>) throws(ValueError) -> Int {
-        guard let n = Int(v), range.contains(n) else {
+        guard let n = DecimalText.wholeNumber(v).flatMap({ Int(exactly: $0) }), range.contains(n) else {
             throw ValueError(message: "must be a whole number in \(range.lowerBound)...\(range.upperBound), got '\(v)'")
         }
         return n
