@@ -1,51 +1,117 @@
 import SampleModel
 import Synchronization
 
-/// The shared history: the ring plus the latest sample's detail, behind a mutex.
+/// The shared history: the store plus the latest sample's detail, behind a mutex.
 ///
-/// The sampler holds the lock only to append (O(log n) per metric) and readers only for an
-/// O(log n) query or a bounded copy, so neither waits on I/O, formatting or a slow client, and
-/// no reader ever sees a half-written sample.
+/// The sampler holds the lock only to append (a slot and a few table entries per metric) and
+/// readers only for a constant-time window or a bounded copy, so neither waits on I/O,
+/// formatting or a slow client, and no reader ever sees a half-written sample.
 public final class History: Sendable {
     private struct State: ~Copyable {
-        var ring: SampleRing
+        var store: SampleStore
         var latest: (sample: Sample, detail: SampleDetail)?
+        var persistence: HistoryPersistence
     }
 
     private let state: Mutex<State>
+    /// Where a new store is made on reconfiguration (the file's path and the clock), if anywhere.
+    private let fileOptions: HistoryFileOptions?
 
-    public init(capacity: Int, intervalNanos: UInt64) {
-        state = Mutex(State(ring: SampleRing(capacity: capacity, intervalNanos: intervalNanos), latest: nil))
+    /// A history in memory only.
+    public convenience init(capacity: Int, intervalNanos: UInt64) {
+        self.init(store: HistoryStorage.inMemory(capacity, intervalNanos),
+                  persistence: .memory(reason: nil), fileOptions: nil)
     }
 
-    public var capacity: Int { state.withLock { $0.ring.capacity } }
-    public var intervalNanos: UInt64 { state.withLock { $0.ring.intervalNanos } }
+    private init(store: SampleStore, persistence: HistoryPersistence, fileOptions: HistoryFileOptions?) {
+        state = Mutex(State(store: store, latest: nil, persistence: persistence))
+        self.fileOptions = fileOptions
+    }
 
-    /// A new capacity or interval (configuration reload): the newest samples that fit are kept.
-    public func reconfigure(capacity: Int, intervalNanos: UInt64) {
-        state.withLock { s in
-            guard capacity != s.ring.capacity || intervalNanos != s.ring.intervalNanos else { return }
-            var ring = SampleRing(capacity: capacity, intervalNanos: intervalNanos)
-            let held = s.ring.samples(after: 0, limit: s.ring.count).samples
-            for sample in held.suffix(capacity) { ring.append(sample) }
-            s.ring = ring
+    /// A history kept in the file `options` names (see `HistoryStorage.open`), or in memory
+    /// when that is impossible; `HistoryOpening` says which, and what was found in the file.
+    public static func open(capacity: Int, intervalNanos: UInt64, options: HistoryFileOptions) -> (History, HistoryOpening) {
+        let (store, opening) = HistoryStorage.open(capacity: capacity, intervalNanos: intervalNanos, options: options)
+        return (History(store: store, persistence: opening.persistence, fileOptions: options), opening)
+    }
+
+    /// Bytes a history of `capacity` samples takes, file and private memory together.
+    public static func bytesNeeded(capacity: Int) -> Int { SampleStore.bytes(capacity: capacity) }
+
+    public var capacity: Int { state.withLock { $0.store.capacity } }
+    public var intervalNanos: UInt64 { state.withLock { $0.store.intervalNanos } }
+    public var persistence: HistoryPersistence { state.withLock { $0.persistence } }
+
+    /// A new capacity or interval (configuration reload): the newest samples that fit are kept,
+    /// in a new history file that replaces the old one when there is one.
+    /// The new store is made and filled outside the lock (appends and queries go on meanwhile);
+    /// only the samples appended during the copy are copied under it, with the swap.
+    @discardableResult
+    public func reconfigure(capacity: Int, intervalNanos: UInt64) -> [HistoryNote] {
+        let (current, start) = state.withLock { s -> (SampleStore?, UInt64) in
+            if s.store.intervalNanos != intervalNanos {
+                s.store.setInterval(intervalNanos)
+                HistoryStorage.rewriteHeader(s.store)
+            }
+            guard s.store.capacity != capacity else { return (nil, 0) }
+            // Only the newest `capacity` samples are copied.
+            let skip = s.store.count - capacity
+            return (s.store, skip > 0 ? s.store.slot(s.store.oldest + skip - 1).sequence : 0)
         }
+        guard let current else { return [] }
+        let replacement = HistoryStorage.replacement(capacity: capacity, intervalNanos: intervalNanos, current: current, options: fileOptions)
+        let batchSize = 4096
+        var copied = start
+        var notes = replacement.notes
+        while true {
+            let (batch, old) = state.withLock { s -> ([SampleStore.Copy], SampleStore?) in
+                let batch = s.store.copies(after: copied, limit: batchSize)
+                guard batch.count < batchSize else { return (batch, nil) }
+                // The last few: copy and swap under the lock so that none is missed.
+                for copy in batch { replacement.store.append(copy) }
+                if let failed = replacement.commit() {
+                    notes.append(HistoryNote(level: .warning, message: failed + "; keeping the history in memory only"))
+                    s.persistence = .memory(reason: failed)
+                } else {
+                    s.persistence = replacement.persistence
+                }
+                let old = s.store
+                s.store = replacement.store
+                return ([], old)
+            }
+            if old != nil { break }  // the old store (and its file's lock) goes here, outside the lock
+            for copy in batch { replacement.store.append(copy) }
+            copied = batch.last?.sample.sequence ?? copied
+        }
+        return notes
     }
 
     public func append(_ sample: Sample, detail: SampleDetail) {
         state.withLock { s in
-            s.ring.append(sample)
+            s.store.append(sample)
             s.latest = (sample, detail)
         }
     }
 
     public var latest: (sample: Sample, detail: SampleDetail)? { state.withLock { $0.latest } }
 
-    public var count: Int { state.withLock { $0.ring.count } }
+    public var count: Int { state.withLock { $0.store.count } }
 
-    public func window(_ spec: WindowSpec) -> WindowResult { state.withLock { $0.ring.window(spec) } }
+    /// The newest held sample (adopted from a file before the first append), without detail.
+    public var newest: Sample? { state.withLock { $0.store.isEmpty ? nil : $0.store.sample(at: $0.store.newest) } }
+
+    public func window(_ spec: WindowSpec) -> WindowResult { state.withLock { $0.store.window(spec) } }
 
     public func samples(after since: UInt64, limit: Int) -> (samples: [Sample], truncated: Bool) {
-        state.withLock { $0.ring.samples(after: since, limit: limit) }
+        state.withLock { $0.store.samples(after: since, limit: limit) }
+    }
+
+    /// Values the store could not keep (see `MetricCodec`), per metric name; empty normally.
+    public var unrepresentableValues: [String: Int] {
+        state.withLock { s in
+            var out: [String: Int] = [:]
+            for (m, n) in s.store.unrepresentable.enumerated() where n > 0 && m < Metric.count { out[Metric.allCases[m].name] = n }
+            return out
+        }
     }
 }

@@ -147,6 +147,7 @@ public enum Endpoints {
             switch result.spec {
             case .seconds(let s): w.field("seconds", s); w.field("samples_requested", nil as Int64?)
             case .samples(let n): w.field("seconds", nil as Double?); w.field("samples_requested", n)
+            case .range(let from, let to): w.field("seconds", Double(to - from) / 1e9); w.field("samples_requested", nil as Int64?)
             }
             w.field("samples", result.sampleCount)
             w.field("covered", result.covered)
