@@ -14,7 +14,7 @@ final class CgroupWatcher {
     private var followed: (pid: Int32?, generation: UInt32)?
     private var watched: CgroupSet?
     private var memoryReader: (any CgroupMemoryReader)?
-    private var cpuReader: CgroupCPUReader?
+    private var cpuReader: (any CgroupCPUReader)?
     private var previousCPU: (reading: CPUReading, mono: UInt64)?
 
     init(locator: CgroupLocator, override: String?) {
@@ -50,7 +50,7 @@ final class CgroupWatcher {
         }
         watched = set
         memoryReader = set.memory.value.map { CgroupMemory.reader(for: $0) }
-        cpuReader = CgroupCPUReader(cgroups: set)
+        cpuReader = CgroupCPU.reader(for: set).value
         previousCPU = nil
     }
 
