@@ -126,7 +126,7 @@ let package = Package(
         ),
         .testTarget(name: "SampleModelTests", dependencies: ["SampleModel"]),
         .testTarget(name: "KernelReadersTests", dependencies: ["KernelReaders", "TestSupport"]),
-        .testTarget(name: "HistoryTests", dependencies: ["History", "SampleModel"]),
+        .testTarget(name: "HistoryTests", dependencies: ["History", "SampleModel", "TestSupport"]),
         .testTarget(name: "SamplerTests", dependencies: ["Sampler", "SampleModel", "KernelReaders", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "QueryServerTests", dependencies: ["QueryServer", "History", "SampleModel", "Sampler", "KernelReaders", "TestSupport", .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),

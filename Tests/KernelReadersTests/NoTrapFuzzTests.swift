@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import KernelReaders
 
 /// Every parser takes arbitrary bytes (mutated real files, truncations, random noise) without
@@ -37,7 +38,7 @@ import Testing
     }
 
     @Test func parsersNeverTrap() {
-        var rng = SystemRandomNumberGenerator()
+        var rng = SeededRandom(for: "NoTrapFuzzTests.parsersNeverTrap")
         for seed in Self.seeds {
             for input in Self.mutations(of: Array(seed.utf8), &rng) {
                 input.withUnsafeBufferPointer { b in
