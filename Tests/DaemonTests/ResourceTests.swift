@@ -51,6 +51,28 @@ struct ResourceTests {
         #expect(daemon.stderr.contains("1000 samples"), "\(daemon.stderr)")
     }
 
+    /// A reload to a history that does not fit is refused with the figures; the running one
+    /// (its capacity, its samples) stays.
+    @Test(.enabled(if: Conditions.check(RealSystem.v1CgroupUnavailableReason == nil, RealSystem.v1CgroupUnavailableReason ?? "")))
+    func reloadToAHistoryThatDoesNotFitIsRefused() throws {
+        let scene = try DaemonScene()
+        defer { scene.tearDown() }
+        let cgroup = try TestCgroup(limitBytes: 40 << 20)
+        let config = try writeConfig(scene.dir, "interval: 100ms\nretention: 10s\n")
+        let command = "\(cgroup.enterCommand) && exec \(scene.bin) serve --config \(config) --socket \(scene.socket) --pid \(scene.sleeper.pid)"
+        let daemon = try Spawned("/bin/sh", ["-c", command])
+        defer { daemon.stop() }
+        try #require(waitUntilServing(scene.socket) != nil, "daemon never served: \(daemon.description)")
+        _ = try writeConfig(scene.dir, "interval: 10ms\nretention: 1h\n")
+        daemon.signal(SIGHUP)
+        #expect(pollUntil(timeout: 30) { daemon.stderr.contains("reload refused") }, "\(daemon.description)")
+        #expect(daemon.stderr.contains("360000 samples") && daemon.stderr.contains(cgroup.cgroupPath), "\(daemon.stderr)")
+        let health = try HTTP.get(unix: scene.socket, "/healthz").requireJSON()
+        #expect(health.int("capacity") == 100 && health.double("interval_seconds") == 0.1, "\(health)")
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit(timeout: 30) == 0, "\(daemon.description)")
+    }
+
     /// The soft open-file limit is raised to the hard one at start (the tree walk holds two
     /// descriptors per process; 1024 undercounts a large tree).
     @Test func softFileLimitIsRaisedToTheHardOne() throws {
