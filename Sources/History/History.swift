@@ -42,12 +42,20 @@ public final class History: Sendable {
     public var intervalNanos: UInt64 { state.withLock { $0.store.intervalNanos } }
     public var persistence: HistoryPersistence { state.withLock { $0.persistence } }
 
+    /// Samples copied per hold of the lock while a reconfigured store is filled.
+    static let copyChunk = 4096
+
     /// A new capacity or interval (configuration reload): the newest samples that fit are kept,
     /// in a new history file that replaces the old one when there is one.
-    /// The new store is made and filled outside the lock (appends and queries go on meanwhile);
-    /// only the samples appended during the copy are copied under it, with the swap.
+    ///
+    /// The new store is made and filled outside the lock, a chunk of samples per hold, so the
+    /// sampler's appends and the queries wait at most for one chunk's copy; the last few samples
+    /// are copied, the new file put in place and the stores swapped under the lock, so no append
+    /// falls between. The old store (and its file's lock) is released after the lock is.
+    /// Callers serialize reconfigurations (the daemon's reload does). `betweenChunks` runs
+    /// outside the lock (a test hook).
     @discardableResult
-    public func reconfigure(capacity: Int, intervalNanos: UInt64) -> [HistoryNote] {
+    public func reconfigure(capacity: Int, intervalNanos: UInt64, betweenChunks: () -> Void = {}) -> [HistoryNote] {
         let (current, start) = state.withLock { s -> (SampleStore?, UInt64) in
             if s.store.intervalNanos != intervalNanos {
                 s.store.setInterval(intervalNanos)
@@ -60,15 +68,14 @@ public final class History: Sendable {
         }
         guard let current else { return [] }
         let replacement = HistoryStorage.replacement(capacity: capacity, intervalNanos: intervalNanos, current: current, options: fileOptions)
-        let batchSize = 4096
         var copied = start
         var notes = replacement.notes
         while true {
-            let (batch, old) = state.withLock { s -> ([SampleStore.Copy], SampleStore?) in
-                let batch = s.store.copies(after: copied, limit: batchSize)
-                guard batch.count < batchSize else { return (batch, nil) }
-                // The last few: copy and swap under the lock so that none is missed.
-                for copy in batch { replacement.store.append(copy) }
+            let (chunk, old) = state.withLock { s -> ([SampleStore.Copy], SampleStore?) in
+                let chunk = s.store.copies(after: copied, limit: Self.copyChunk + 1)
+                guard chunk.count <= Self.copyChunk else { return (Array(chunk.prefix(Self.copyChunk)), nil) }
+                // The last few: copied, the file put in place and the stores swapped under the lock.
+                for copy in chunk { replacement.store.append(copy) }
                 if let failed = replacement.commit() {
                     notes.append(HistoryNote(level: .warning, message: failed + "; keeping the history in memory only"))
                     s.persistence = .memory(reason: failed)
@@ -79,12 +86,16 @@ public final class History: Sendable {
                 s.store = replacement.store
                 return ([], old)
             }
-            if old != nil { break }  // the old store (and its file's lock) goes here, outside the lock
-            for copy in batch { replacement.store.append(copy) }
-            copied = batch.last?.sample.sequence ?? copied
+            if old != nil { break }  // the old store is freed here, outside the lock
+            betweenChunks()
+            for copy in chunk { replacement.store.append(copy) }
+            copied = chunk.last?.sample.sequence ?? copied
         }
         return notes
     }
+
+    /// Whether the lock is free right now (tests check that the reconfigure hook runs outside it).
+    var lockIsAvailable: Bool { state.withLockIfAvailable { _ in true } ?? false }
 
     public func append(_ sample: Sample, detail: SampleDetail) {
         state.withLock { s in

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import History
+import TestSupport
 import SampleModel
 
 /// The history file is hostile input: whatever its bytes, opening it never traps, and what is
@@ -9,7 +10,7 @@ import SampleModel
     /// Random damage to a valid file: bytes flipped in the header or the slots, the file cut or
     /// grown. Every adopted sample is the one written under its sequence.
     @Test func damagedFilesAdoptOnlyWhatWasWritten() throws {
-        var rng = TestRandom(for: "HistoryFileFuzzTests/damagedFilesAdoptOnlyWhatWasWritten")
+        var rng = SeededRandom(for: "HistoryFileFuzzTests/damagedFilesAdoptOnlyWhatWasWritten")
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let path = dir.file()
@@ -52,7 +53,7 @@ import SampleModel
     /// naive model built from the adopted samples.
     @Test(arguments: [1, 17, 300, 2500])
     func forgedSlotsGiveAConsistentHistory(capacity: Int) throws {
-        var rng = TestRandom(for: "HistoryFileFuzzTests/forgedSlotsGiveAConsistentHistory", instance: "capacity \(capacity)")
+        var rng = SeededRandom(for: "HistoryFileFuzzTests/forgedSlotsGiveAConsistentHistory", instance: "capacity \(capacity)")
         for round in 0..<6 {
             let region = try SlotRegion(layout: SlotLayout(metricCount: Metric.count), slotCount: capacity + 1)
             let layout = region.layout

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import History
+import TestSupport
 import SampleModel
 #if canImport(Glibc)
 import Glibc
@@ -97,7 +98,7 @@ import Glibc
     @Test func randomBytesAreRenamedAside() {
         defer { dir.remove() }
         let path = dir.file()
-        var rng = TestRandom(for: "HistoryFileTests/randomBytesAreRenamedAside")
+        var rng = SeededRandom(for: "HistoryFileTests/randomBytesAreRenamedAside")
         let garbage = (0..<20_000).map { _ in UInt8.random(in: 0...255, using: &rng) }
         Samples.write(garbage, to: path)
         let (history, opening) = open(path)

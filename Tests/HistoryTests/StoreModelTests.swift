@@ -1,5 +1,6 @@
 import Testing
 @testable import History
+import TestSupport
 import SampleModel
 
 /// The store and its windows against a naive model: a plain array of everything appended,
@@ -167,7 +168,7 @@ import SampleModel
     @Test(arguments: [(1, 12), (2, 12), (3, 12), (7, 12), (8, 12), (9, 12), (127, 12), (129, 12), (300, 12), (2100, 12),
                       (9000, 12), (300, 500), (9000, 5000), (20000, 20000)])
     func randomAppendsAndWindowsMatchTheModel(capacity: Int, peakEvery: Int) throws {
-        var rng = TestRandom(for: "StoreModelTests/randomAppendsAndWindowsMatchTheModel", instance: "capacity \(capacity), peaks 1/\(peakEvery)")
+        var rng = SeededRandom(for: "StoreModelTests/randomAppendsAndWindowsMatchTheModel", instance: "capacity \(capacity), peaks 1/\(peakEvery)")
         let interval: UInt64 = 1_000_000_000
         let store = try SampleStore.inMemory(capacity: capacity, intervalNanos: interval)
         var model = Model(capacity: capacity, interval: interval)
