@@ -2,10 +2,11 @@
 // in a history file on tmpfs ($WINDOW_BENCH_DIR, default /dev/shm), as the daemon keeps it.
 // Lines for Benchmarks/bench.sh (other lines are ignored):
 //   samples=N ns_per_query=X                 suffix windows of the newest N samples
-//   range samples=N at=P ns_per_query=X ratio=R
+//   range samples=N at=P ns_per_query=X one_sample_ns=Y ratio=R
 //                                            a wall-clock range holding N samples at position P
-//                                            (oldest, middle, newest, unaligned); R = X ÷ the
-//                                            one-sample range at the same position
+//                                            (oldest, middle, newest, unaligned); Y: the range of
+//                                            its first sample alone, measured in the same rounds;
+//                                            R = X ÷ Y (the bound: 3)
 //   bytes_per_sample=B file=F private=P      (history file + private memory growth) ÷ capacity
 //   append_ns=X legacy_append_ns=Y ratio=R   one append on a full ring, against the ring this
 //                                            store replaced (LegacyRing.swift), same run
@@ -58,6 +59,8 @@ var rng = SystemRandomNumberGenerator()
                   generation: 1, values: v)
 }
 
+// Values made before measuring memory: only the history's growth is counted.
+let presampled = (0..<4096).map { sample($0) }
 let anonBefore = rssAnon()
 var (history, opening) = History.open(capacity: capacity, intervalNanos: interval,
                                       options: HistoryFileOptions(path: path, bootID: bootID))
@@ -67,7 +70,6 @@ guard case .file = opening.persistence else {
 }
 // Fill 1.5 times, so the ring has wrapped and windows straddle its physical end.
 let total = capacity + capacity / 2
-let presampled = (0..<4096).map { sample($0) }
 @MainActor func filled(_ seq: Int) -> Sample {
     var s = presampled[seq & 4095]
     s.sequence = UInt64(seq)
@@ -88,24 +90,32 @@ let oldestSeq = total - capacity + 1
     .range(fromWallNanos: wall(first) - Int64(interval) / 2, toWallNanos: wall(first + count - 1) - Int64(interval) / 2)
 }
 var sink = 0.0
-@MainActor func best(_ spec: WindowSpec, expect count: Int) -> UInt64 {
+/// ns per query of `spec`, best of `rounds`; `against` is measured in the same rounds, just
+/// before each of them (the baseline of a ratio, under the same load).
+@MainActor func best(_ spec: WindowSpec, expect count: Int, against baseline: WindowSpec? = nil, rounds: Int = 9) -> (UInt64, UInt64) {
     let check = history.window(spec)
     precondition(check.sampleCount == count, "window \(spec) held \(check.sampleCount) samples, not \(count)")
-    var best = UInt64.max
-    for _ in 0..<7 {
-        let iterations = 2000
+    var best = UInt64.max, bestBaseline = UInt64.max
+    let iterations = 1000
+    for _ in 0..<rounds {
+        if let baseline {
+            let start = nanos()
+            for _ in 0..<iterations { sink += history.window(baseline)[.memoryCurrent]?.max ?? 0 }
+            bestBaseline = min(bestBaseline, (nanos() - start) / UInt64(iterations))
+        }
         let start = nanos()
         for _ in 0..<iterations { sink += history.window(spec)[.memoryCurrent]?.max ?? 0 }
         best = min(best, (nanos() - start) / UInt64(iterations))
     }
-    return best
+    return (best, bestBaseline)
 }
 
 for length in [1, 1_000, 100_000, capacity] where length <= capacity {
-    print("samples=\(length) ns_per_query=\(best(.samples(length), expect: length))")
+    print("samples=\(length) ns_per_query=\(best(.samples(length), expect: length).0)")
 }
 // Positions: from the oldest sample, centred, up to the newest, and "unaligned": starting one
 // sample into a block of 2048 and ending just before one (every level of the tables in use).
+// Each row's ratio is against the one-sample range at its first sample, measured in the same rounds.
 let lengths = [1, 8, 100, 1_000, 10_000, 100_000, capacity / 2, capacity].filter { $0 <= capacity }
 var worst = 0.0
 for position in ["oldest", "middle", "newest", "unaligned"] {
@@ -122,12 +132,11 @@ for position in ["oldest", "middle", "newest", "unaligned"] {
             return f + length <= total ? f : total - length + 1
         }
     }
-    let one = best(range(first(1), 1), expect: 1)
     for length in lengths {
-        let cost = length == 1 ? one : best(range(first(length), length), expect: length)
+        let (cost, one) = best(range(first(length), length), expect: length, against: range(first(length), 1))
         let ratio = Double(cost) / Double(one)
         worst = max(worst, ratio)
-        print(String(format: "range samples=%d at=%@ ns_per_query=%d ratio=%.2f", length, position, Int(cost), ratio))
+        print(String(format: "range samples=%d at=%@ ns_per_query=%d one_sample_ns=%d ratio=%.2f", length, position, Int(cost), Int(one), ratio))
     }
 }
 print(String(format: "range_worst_ratio=%.2f", worst))
