@@ -19,6 +19,9 @@ public final class Daemon: Sendable {
     private let systemd: SystemdNotifier
     private let config: Mutex<DaemonConfig>
     private let history: History
+    /// What the daemon took over from its history file at start (nil: nothing): the samples
+    /// before this start, the newest taken at `lastWallNanos`. The hook for a restart event.
+    public let adoptedHistory: AdoptedHistory?
     private let loop: SamplingLoop
     private let supervisionQueue = DispatchQueue(label: "drum-monitor.supervision")
 
@@ -32,10 +35,30 @@ public final class Daemon: Sendable {
         let room = MemoryRoom.measure(logger: logger)
         logger.info("allocating the history: \(config.historyDescription); \(room?.description ?? "the daemon's memory limit is unknown")")
         if let refusal = room?.refusal(config) { throw HistoryDoesNotFit(description: refusal) }
-        history = History(capacity: config.capacity, intervalNanos: config.intervalNanos)
+        (history, adoptedHistory) = Self.openHistory(config, logger: logger)
         let sampler = try Sampler(configuration: Self.samplerConfiguration(config), logger: logger)
         loop = SamplingLoop(sampler: sampler, intervalNanos: config.intervalNanos) { [history] sample, detail in
             history.append(sample, detail: detail)
+        }
+    }
+
+    /// The history in its file (adopted, migrated or new; see `History.open`), or in memory
+    /// with `history_file: none` or when the file cannot be used — every note is logged.
+    static func openHistory(_ config: DaemonConfig, logger: Logger) -> (History, AdoptedHistory?) {
+        guard let path = config.historyFilePath else {
+            logger.info("history_file: none; the history is kept in memory only and does not survive a restart")
+            return (History(capacity: config.capacity, intervalNanos: config.intervalNanos), nil)
+        }
+        let options = HistoryFileOptions(path: path, bootID: BootIDFile.current())
+        let (history, opening) = History.open(capacity: config.capacity, intervalNanos: config.intervalNanos, options: options)
+        for note in opening.notes { log(note, logger) }
+        return (history, opening.adopted)
+    }
+
+    static func log(_ note: HistoryNote, _ logger: Logger) {
+        switch note.level {
+        case .info: logger.info("\(note.message)")
+        case .warning: logger.warning("\(note.message)")
         }
     }
 
@@ -148,6 +171,9 @@ public final class Daemon: Sendable {
             || new.headTimeoutSeconds != old.headTimeoutSeconds || new.maxHeadBytes != old.maxHeadBytes {
             logger.warning("socket and query-server settings take effect at the next restart")
         }
+        if new.historyFilePath != old.historyFilePath {
+            logger.warning("history_file takes effect at the next restart (still \(old.historyFilePath ?? "none"))")
+        }
         if new.capacity != old.capacity {
             // The old ring stays allocated while the new one is filled.
             if let refusal = MemoryRoom.measure(logger: logger)?.refusal(new) {
@@ -157,7 +183,7 @@ public final class Daemon: Sendable {
             }
             logger.info("reallocating the history: \(new.historyDescription)")
         }
-        history.reconfigure(capacity: new.capacity, intervalNanos: new.intervalNanos)
+        for note in history.reconfigure(capacity: new.capacity, intervalNanos: new.intervalNanos) { Self.log(note, logger) }
         var sampler: Sampler?
         if new.target != old.target || new.cgroup != old.cgroup || new.readEnvironment != old.readEnvironment {
             do { sampler = try Sampler(configuration: Self.samplerConfiguration(new), logger: logger) } catch {
