@@ -84,6 +84,8 @@ public final class History: Sendable {
                 }
                 let old = s.store
                 s.store = replacement.store
+                let place = if case .file(let path) = s.persistence { " in a new \(path)" } else { " in memory" }
+                notes.append(HistoryNote(level: .info, message: "history resized to \(capacity) samples\(place); \(s.store.count) samples kept"))
                 return ([], old)
             }
             if old != nil { break }  // the old store is freed here, outside the lock
