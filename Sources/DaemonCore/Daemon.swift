@@ -24,6 +24,8 @@ public final class Daemon: Sendable {
     public let adoptedHistory: AdoptedHistory?
     private let loop: SamplingLoop
     private let supervisionQueue = DispatchQueue(label: "drum-monitor.supervision")
+    /// What `reportRefused` has already logged.
+    private let refusedReported = Mutex<(values: [String: Int], samples: Int)>(([:], 0))
 
     /// Throws `HistoryDoesNotFit` before allocating a history the daemon's memory cannot hold.
     public init(config: DaemonConfig, loader: ConfigLoader, logger: Logger) throws {
@@ -122,9 +124,24 @@ public final class Daemon: Sendable {
         timer.setEventHandler { [self] in
             if watchdogUsec != nil, samplerIsMakingProgress() { systemd.watchdog() }
             systemd.status(statusLine())
+            reportRefused()
         }
         timer.resume()
         return timer
+    }
+
+    /// Says in the log when the history could not keep a value or a sample (never silently).
+    private func reportRefused() {
+        let now = history.refused
+        refusedReported.withLock { k in
+            for (metric, n) in now.values.sorted(by: { $0.key < $1.key }) where n > (k.values[metric] ?? 0) {
+                logger.warning("the history could not keep \(n - (k.values[metric] ?? 0)) value(s) of \(metric) (negative, not whole, or 2^48 units or more); they are absent in the history, the snapshot has them")
+            }
+            if now.samples > k.samples {
+                logger.warning("the history refused \(now.samples - k.samples) sample(s) whose sequence did not follow the newest one's")
+            }
+            k = now
+        }
     }
 
     /// The samples are fresh by /healthz's rule (`SampleFreshness`): the watchdog is fed exactly

@@ -119,12 +119,16 @@ public final class History: Sendable {
         state.withLock { $0.store.samples(after: since, limit: limit) }
     }
 
-    /// Values the store could not keep (see `MetricCodec`), per metric name; empty normally.
-    public var unrepresentableValues: [String: Int] {
+    /// What the store could not keep since it was made, for the log: values out of its range
+    /// (see `MetricCodec`; kept as absent) per metric name, and samples whose sequence did not
+    /// follow the newest one's (not kept). Empty and 0 normally.
+    public var refused: (values: [String: Int], samples: Int) {
         state.withLock { s in
-            var out: [String: Int] = [:]
-            for (m, n) in s.store.unrepresentable.enumerated() where n > 0 && m < Metric.count { out[Metric.allCases[m].name] = n }
-            return out
+            var values: [String: Int] = [:]
+            for (m, n) in s.store.unrepresentable.enumerated() where n > 0 {
+                if let id = s.store.metricIDs[m] { values[Metric.allCases[id].name] = n }
+            }
+            return (values, s.store.outOfOrder)
         }
     }
 }
