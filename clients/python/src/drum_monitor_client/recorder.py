@@ -19,6 +19,7 @@ from typing import Callable, Deque, List, Optional, Tuple
 
 from .client import Client, shared_client
 from .errors import DaemonError, DaemonUnavailable
+from .local import LocalReader
 from .peaks import NO_PEAK, Peak, SampleRow, parse_samples, peak_over, sampled_past, spans
 from .request_info import RequestInfo
 from .target import normalise_verify, watches_this_server, VerifyMode
@@ -77,6 +78,7 @@ class SampleBuffer:
         self.rows: List[SampleRow] = []
         self.interval_ns: Optional[int] = None
         self.watching: Optional[bool] = None
+        self.cgroup_path: Optional[str] = None
         self._latest_sequence = 0
         self._snapshot_at = 0
 
@@ -137,6 +139,9 @@ class SampleBuffer:
         self.interval_ns = int(interval * 1e9)
         self._latest_sequence = sequence
         self.watching = watches_this_server(processes if isinstance(processes, list) else [], self._verify)
+        cgroup = snapshot.get("cgroup")
+        path = cgroup.get("path") if isinstance(cgroup, dict) else None
+        self.cgroup_path = path if isinstance(path, str) else None
 
     def _fetch_forward(self, since: int) -> None:
         while True:
@@ -187,6 +192,12 @@ class PeakResolver:
             peak = buffer.peak(info)
         except (DaemonUnavailable, DaemonError, ValueError):
             peak = NO_PEAK
+        if buffer.watching and not peak.complete:
+            # The daemon has not sampled since the request began, as a rule: the cgroup's usage
+            # now, read here, is a lower bound of its peak over the request.
+            local = LocalReader().cgroup_memory("self")
+            if local is not None and local.used_bytes is not None and local.path == buffer.cgroup_path:
+                peak = Peak(max(peak.bytes or 0, local.used_bytes), False, False, peak.samples)
         _deliver(info, sink, peak)
 
     def flush(self) -> None:
