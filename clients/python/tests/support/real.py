@@ -223,8 +223,9 @@ def http_get(port: int, path: str, headers: Optional[Dict[str, str]] = None, met
         connection.close()
 
 
-def http_json(port: int, path: str, headers: Optional[Dict[str, str]] = None) -> Tuple[int, Dict[str, str], Any]:
-    status, answer_headers, body = http_get(port, path, headers)
+def http_json(port: int, path: str, headers: Optional[Dict[str, str]] = None,
+              timeout: float = 60) -> Tuple[int, Dict[str, str], Any]:
+    status, answer_headers, body = http_get(port, path, headers, timeout=timeout)
     return status, answer_headers, json.loads(body.decode())
 
 
