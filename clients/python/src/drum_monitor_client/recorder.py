@@ -243,8 +243,11 @@ class PeakResolver:
                     done.append((info, sink, self._buffer.peak(info)))
             finished = {id(info) for info, _, _ in done}
             with self._cond:
+                # Only what is still pending: flush() at exit may have delivered it meanwhile.
+                still = {id(info) for info, _ in self._pending}
                 self._pending = deque(p for p in self._pending if id(p[0]) not in finished)
                 remaining = [info.start_unix_ns for info, _ in self._pending]
+            done = [d for d in done if id(d[0]) in still]
             self._buffer.trim(min(remaining) if remaining else None)
             for info, sink, peak in done:
                 _deliver(info, sink, peak)

@@ -201,3 +201,22 @@ def test_configure_and_fork(fake):
     os.waitpid(child, 0)
     assert answer == b"fresh"
     configure()
+
+
+def test_pending_records_are_delivered_at_exit(short_dir):
+    import subprocess
+    import sys
+
+    path = os.path.join(short_dir, "at-exit.jsonl")
+    script = """
+from drum_monitor_client import Client
+from drum_monitor_client.recorder import RequestSink, configure, finish_request
+from drum_monitor_client.request_info import RequestInfo
+configure(Client({socket!r}), max_wait_seconds=600)
+info = RequestInfo("exiting", "GET", "/x", "test")
+finish_request(info, RequestSink(jsonl_path={path!r}))
+""".format(socket=os.path.join(short_dir, "none.sock"), path=path)
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    with open(path) as f:
+        record = json.loads(f.read())
+    assert record["request_id"] == "exiting" and record["peak_memory_bytes"] is None
