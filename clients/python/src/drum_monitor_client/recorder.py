@@ -179,7 +179,10 @@ class PeakResolver:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="drum-monitor-peaks", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            if len(self._pending) == 1:
+                # Wake the thread only when it sleeps for want of work; otherwise it already
+                # polls at the daemon's cadence (a busy server must not cost a query a request).
+                self._cond.notify()
         for old, old_sink in overflow:
             _deliver(old, old_sink, NO_PEAK)
 

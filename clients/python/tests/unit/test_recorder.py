@@ -220,3 +220,24 @@ finish_request(info, RequestSink(jsonl_path={path!r}))
     with open(path) as f:
         record = json.loads(f.read())
     assert record["request_id"] == "exiting" and record["peak_memory_bytes"] is None
+
+
+def test_a_burst_of_requests_does_not_query_the_daemon_per_request(fake):
+    fake.start_sampling(0.05)
+    wait_for_sample(fake, lambda s: True)
+    collected = Collected()
+    resolver = PeakResolver(Client(fake.path))
+    infos = [request() for _ in range(200)]
+    with fake.lock:
+        before = len(fake.requests)
+        first_sequence = fake.samples[-1]["sequence"]
+    for info in infos:
+        info.mark_end()
+        resolver.submit(info, RequestSink(collected))
+        time.sleep(0.001)  # requests arriving over a few sampling intervals, not all at once
+    collected.wait(200)
+    with fake.lock:
+        queries = len(fake.requests) - before
+        intervals = fake.samples[-1]["sequence"] - first_sequence
+    # About one query per sampling interval (plus a snapshot every 2 s), not one per request.
+    assert queries <= 2 * intervals + 4, (queries, intervals)
