@@ -65,7 +65,11 @@ class RequestMetadataMiddleware:
                 header = value.decode("latin-1")
                 break
         request_id = choose_request_id(header)
-        path = scope.get("root_path", "") + scope.get("path", "")
+        # ASGI servers put the mount prefix in path too (the spec's current reading); older
+        # ones give it only in root_path.
+        path, root = scope.get("path", ""), scope.get("root_path", "")
+        if root and not path.startswith(root):
+            path = root + path
         info = RequestInfo(request_id, scope.get("method", ""), path, "asgi",
                            route_lookup=lambda: route_template(scope))
         token = _current.set(info)

@@ -15,7 +15,7 @@ import pytest
 
 from drum_monitor_client import Client
 from real import (MiB, Cgroup, Daemon, Drum, children, http_get, http_json, poll, read_jsonl,
-                  remove_directory, skip_reason, temporary_directory)
+                  remove_directory, skip_reason, temporary_directory, wait_for_record)
 
 LIMIT_MIB = 1536
 GEVENT = {"MLOPS_RUNTIME_PARAM_DRUM_GUNICORN_WORKER_CLASS": '{"type":"string","payload":"gevent"}'}
@@ -74,8 +74,7 @@ class Scene:
         return headers, document
 
     def record(self, request_id):
-        return poll(lambda: next((r for r in read_jsonl(self.jsonl) if r["request_id"] == request_id), None),
-                    timeout=30, what="the request record of " + request_id)
+        return wait_for_record(self.jsonl, request_id)
 
     def close(self):
         if self.drum is not None:

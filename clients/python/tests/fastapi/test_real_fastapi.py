@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from real import (MiB, Cgroup, Daemon, descendants, free_port, http_json, poll, read_jsonl,
-                  remove_directory, skip_reason, temporary_directory)
+from real import (MiB, Cgroup, Daemon, cmdline, descendants, free_port, http_json, poll,
+                  remove_directory, skip_reason, temporary_directory, wait_for_record)
 
 APP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "app")
 SERVERS = {
@@ -62,8 +62,6 @@ class Server:
         return {self.process.pid} | set(descendants(self.process.pid))
 
     def workers(self):
-        from real import cmdline
-
         return [p for p in descendants(self.process.pid)
                 if not any("resource_tracker" in a for a in cmdline(p))]
 
@@ -75,8 +73,7 @@ class Server:
             return ""
 
     def record(self, request_id):
-        return poll(lambda: next((r for r in read_jsonl(self.jsonl) if r["request_id"] == request_id), None),
-                    timeout=30, what="the record of " + request_id)
+        return wait_for_record(self.jsonl, request_id)
 
     def close(self):
         if self.process is not None and self.process.poll() is None:

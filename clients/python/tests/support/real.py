@@ -278,3 +278,9 @@ def read_jsonl(path: str) -> List[Dict[str, Any]]:
             return [json.loads(line) for line in f if line.strip()]
     except FileNotFoundError:
         return []
+
+
+def wait_for_record(path: str, request_id: str) -> Dict[str, Any]:
+    """The JSON-lines record of ``request_id`` in ``path``, once it has been written."""
+    return dict(poll(lambda: next((r for r in read_jsonl(path) if r["request_id"] == request_id), None),
+                     timeout=30, what="the record of request " + request_id))

@@ -14,33 +14,10 @@ from fastapi import FastAPI, HTTPException, WebSocket  # noqa: E402
 from fastapi.responses import StreamingResponse  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
-from drum_monitor_client import Client, current_request  # noqa: E402
-from drum_monitor_client import recorder  # noqa: E402
+from drum_monitor_client import current_request  # noqa: E402
 from drum_monitor_client.asgi import RequestMetadataMiddleware, init_app  # noqa: E402
 
 
-class Records:
-    def __init__(self):
-        self.items = []
-        self.cond = threading.Condition()
-
-    def __call__(self, info):
-        with self.cond:
-            self.items.append(info.to_dict())
-            self.cond.notify_all()
-
-    def wait(self, count):
-        with self.cond:
-            assert self.cond.wait_for(lambda: len(self.items) >= count, timeout=10), self.items
-            return list(self.items)
-
-
-@pytest.fixture
-def records(fake):
-    fake.start_sampling(0.01)
-    recorder.configure(Client(fake.path))
-    yield Records()
-    recorder.configure()
 
 
 class Teapot(Exception):

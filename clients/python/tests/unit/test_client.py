@@ -9,6 +9,8 @@ import pytest
 from drum_monitor_client import Client, DaemonError, DaemonUnavailable, default_socket_paths, shared_client
 from drum_monitor_client.client import SOCKET_ENV
 
+from conftest import run_in_fork
+
 
 def test_keep_alive_reuses_one_connection(fake):
     client = Client(fake.path)
@@ -111,28 +113,20 @@ def test_connection_refused_on_a_stale_socket_file(short_dir):
 
 def test_permission_denied(fake):
     os.chmod(fake.path, 0o600)
-    read, write = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - runs in the child
-        os.close(read)
+
+    def ask_as_another_user():
+        if os.getuid() == 0:
+            os.setgid(65534)
+            os.setuid(65534)  # root would bypass the socket file's mode
+        else:
+            os.chmod(fake.path, 0)
         try:
-            if os.getuid() == 0:
-                os.setgid(65534)
-                os.setuid(65534)  # root would bypass the socket file's mode
-            else:
-                os.chmod(fake.path, 0)
             Client(fake.path).stats()
-            message = b"no error"
         except DaemonUnavailable as error:
-            message = (error.reason + "|" + str(error)).encode()
-        except BaseException as error:
-            message = repr(error).encode()
-        os.write(write, message)
-        os._exit(0)
-    os.close(write)
-    answer = os.read(read, 4096).decode()
-    os.close(read)
-    os.waitpid(child, 0)
+            return (error.reason + "|" + str(error)).encode()
+        return b"no error"
+
+    answer = run_in_fork(ask_as_another_user).decode()
     assert answer.startswith("permission_denied|permission denied on " + fake.path), answer
 
 
@@ -200,21 +194,12 @@ def test_shared_client_is_one_per_socket(fake, short_dir):
 def test_a_forked_child_opens_its_own_connection(fake):
     client = Client(fake.path)
     client.stats()
-    read, write = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - runs in the child
-        os.close(read)
-        try:
-            ok = client.stats()["mem_info"]["total"] == 24000 and client.stats()["mem_info"]["total"] == 24000
-            os.write(write, b"ok" if ok else b"wrong")
-        except BaseException as error:
-            os.write(write, repr(error).encode())
-        os._exit(0)
-    os.close(write)
-    answer = os.read(read, 4096)
-    os.close(read)
-    os.waitpid(child, 0)
-    assert answer == b"ok"
+
+    def ask_twice():
+        ok = client.stats()["mem_info"]["total"] == 24000 and client.stats()["mem_info"]["total"] == 24000
+        return b"ok" if ok else b"wrong"
+
+    assert run_in_fork(ask_twice) == b"ok"
     # The parent's connection is untouched: its next request goes on it.
     assert client.stats()["mem_info"]["total"] == 24000
     assert fake.connections == 2

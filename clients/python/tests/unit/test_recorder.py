@@ -12,6 +12,8 @@ from drum_monitor_client import recorder as rec
 from drum_monitor_client.recorder import PeakResolver, RequestSink, configure, finish_request
 from drum_monitor_client.request_info import RequestInfo
 
+from conftest import run_in_fork
+
 MiB = 1024 * 1024
 
 
@@ -189,17 +191,7 @@ def test_an_inactive_sink_costs_nothing(monkeypatch):
 def test_configure_and_fork(fake):
     replacement = configure(Client(fake.path), max_wait_seconds=1)
     assert rec.resolver() is replacement
-    read, write = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - runs in the child
-        fresh = rec.resolver() is not replacement
-        os.write(write, b"fresh" if fresh else b"inherited")
-        os._exit(0)
-    os.close(write)
-    answer = os.read(read, 100)
-    os.close(read)
-    os.waitpid(child, 0)
-    assert answer == b"fresh"
+    assert run_in_fork(lambda: b"fresh" if rec.resolver() is not replacement else b"inherited") == b"fresh"
     configure()
 
 
