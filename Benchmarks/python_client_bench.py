@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """The Python client's benchmarks (issue 13), side by side in one run; prints a markdown report.
 
-Real DRUM 1.18.1, gunicorn ×3, twice: as released, and with DRUM_MONITOR_PATCH=1 and a daemon
-watching it. Measures
+Real DRUM 1.18.1, gunicorn ×3, three times: as released, with DRUM_MONITOR_PATCH=1 and a daemon
+watching it, and patched without the request hooks (DRUM_MONITOR_REQUESTS=0). Measures
   1. ResourceMonitor.collect_resources_info() per call, CPU and latency: the drop-in (answering
      from the daemon) against DRUM's own (one process) and against psutil covering the whole
      tree as the drop-in does (Benchmarks/psutil_sampler.py's DRUM-style monitor);
-  2. DRUM's /stats/ end to end, both ways, beside DRUM's /ping/ and the daemon's /stats/ over
+  2. DRUM's /stats/ end to end, each way, beside DRUM's /ping/ and the daemon's /stats/ over
      its socket;
   3. the request-metadata hooks' added latency per request, Flask (WSGI) and FastAPI (ASGI),
      called in-process against the same app without them.
@@ -124,6 +124,8 @@ def inner_e2e(args):
         "stats_own": tcp(args.port_own, "/stats/"),
         "ping_patched": tcp(args.port_patched, "/ping/"),
         "stats_patched": tcp(args.port_patched, "/stats/"),
+        "ping_no_hooks": tcp(args.port_no_hooks, "/ping/"),
+        "stats_no_hooks": tcp(args.port_no_hooks, "/stats/"),
         "daemon_stats": client.stats,
     }
     for call in variants.values():
@@ -389,6 +391,8 @@ def report(args, collect, e2e, flask_hooks, asgi_hooks, drum_venv, fastapi_venv)
     for name, label in (("ping_own", "DRUM `/ping/`, as released"), ("stats_own", "DRUM `/stats/`, as released (one worker)"),
                         ("ping_patched", "DRUM `/ping/`, `DRUM_MONITOR_PATCH=1`"),
                         ("stats_patched", "DRUM `/stats/`, `DRUM_MONITOR_PATCH=1` (whole tree)"),
+                        ("ping_no_hooks", "DRUM `/ping/`, `DRUM_MONITOR_PATCH=1 DRUM_MONITOR_REQUESTS=0`"),
+                        ("stats_no_hooks", "DRUM `/stats/`, `DRUM_MONITOR_PATCH=1 DRUM_MONITOR_REQUESTS=0`"),
                         ("daemon_stats", "daemon `/stats/` over its socket (keep-alive)")):
         lines.append("| {} | {} | {} |".format(label, us(e2e[name]["p50_ns"]), us(e2e[name]["p99_ns"])))
     lines += ["", "### Request-metadata hooks, added latency per request (in-process, {} requests per variant)".format(
@@ -422,6 +426,7 @@ def main():
     parser.add_argument("--daemon-pid", type=int)
     parser.add_argument("--port-own", type=int)
     parser.add_argument("--port-patched", type=int)
+    parser.add_argument("--port-no-hooks", type=int)
     args = parser.parse_args()
     if args.inner:
         {"collect": inner_collect, "e2e": inner_e2e, "flask": inner_flask, "asgi": inner_asgi}[args.inner](args)
@@ -433,15 +438,18 @@ def main():
     socket_path = os.path.join(work, "daemon.sock")
     started = Started()
     try:
-        log("starting DRUM gunicorn ×3 twice (as released; DRUM_MONITOR_PATCH=1)")
+        log("starting DRUM gunicorn ×3 three times (as released; DRUM_MONITOR_PATCH=1; also DRUM_MONITOR_REQUESTS=0)")
         own_pid, own_port = started.drum(drum_venv, {}, work)
-        patched_pid, patched_port = started.drum(drum_venv, {"DRUM_MONITOR_PATCH": "1", "DRUM_MONITOR_SOCKET": socket_path}, work)
+        patched = {"DRUM_MONITOR_PATCH": "1", "DRUM_MONITOR_SOCKET": socket_path}
+        patched_pid, patched_port = started.drum(drum_venv, patched, work)
+        _, no_hooks_port = started.drum(drum_venv, dict(patched, DRUM_MONITOR_REQUESTS="0"), work)
         daemon = started.daemon(args.daemon, patched_pid, socket_path, work)
         wait_for_tree(drum_venv, socket_path, patched_pid)
         log("collect_resources_info()")
         collect = inner(drum_venv, "collect", args, socket=socket_path, pid=patched_pid, daemon_pid=daemon.pid)
         log("/stats/ end to end")
-        e2e = inner(drum_venv, "e2e", args, socket=socket_path, port_own=own_port, port_patched=patched_port)
+        e2e = inner(drum_venv, "e2e", args, socket=socket_path, port_own=own_port, port_patched=patched_port,
+                    port_no_hooks=no_hooks_port)
         log("request hooks: Flask")
         flask_hooks = inner(drum_venv, "flask", args, socket=socket_path)
         log("request hooks: FastAPI")

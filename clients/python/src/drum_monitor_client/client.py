@@ -1,18 +1,18 @@
-"""HTTP/1.1 with keep-alive over the daemon's Unix socket, one connection per process and thread.
+"""HTTP/1.1 with keep-alive over the daemon's Unix socket (see :mod:`.http11`), one connection
+per process and thread.
 
 The socket is the argument, else ``DRUM_MONITOR_SOCKET`` (one DRUM service, one daemon: set it
 per service when a host runs several), else the daemon's default paths.
 """
-import http.client
 import json
 import os
 import pwd
 import socket
 import threading
-import time
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
 from urllib.parse import quote
 
+from . import http11
 from .errors import DaemonError, DaemonUnavailable
 
 JSONObject = Dict[str, Any]
@@ -47,34 +47,6 @@ class Response(NamedTuple):
     status: int
     headers: Dict[str, str]
     body: bytes
-
-
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, socket_path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self.socket_path = socket_path
-        self.fork_generation = _fork_generation[0]
-        self.requests_done = 0
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        deadline = time.monotonic() + (self.timeout or DEFAULT_TIMEOUT)
-        try:
-            sock.settimeout(self.timeout)
-            while True:
-                try:
-                    sock.connect(self.socket_path)
-                    break
-                except BlockingIOError:
-                    # A Unix socket whose listen backlog is full refuses at once with EAGAIN
-                    # rather than waiting: wait for room, within the timeout.
-                    if time.monotonic() >= deadline:
-                        raise socket.timeout("the daemon's listen backlog stayed full") from None
-                    time.sleep(0.001)
-        except BaseException:
-            sock.close()
-            raise
-        self.sock = sock
 
 
 class Client:
@@ -168,15 +140,9 @@ class Client:
         for attempt in (0, 1):
             connection = self._connection()
             reused = connection.requests_done > 0
-            path = connection.socket_path
+            path = connection.path
             try:
-                connection.request("GET", target, headers={"Accept": "application/json"})
-                answer = connection.getresponse()
-                body = _read_body(answer)
-            except _BodyTooLarge:
-                self._drop(connection)
-                raise DaemonUnavailable(
-                    "the answer from {} is larger than {} bytes".format(path, MAX_BODY_BYTES), "protocol", path) from None
+                answer = connection.get(target)
             except socket.timeout:
                 self._drop(connection)
                 raise DaemonUnavailable(
@@ -197,28 +163,31 @@ class Client:
                 raise DaemonUnavailable(
                     "permission denied on {}: join the socket's group (socket_group)".format(path),
                     "permission_denied", path) from None
-            except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError) as error:
-                # http.client.RemoteDisconnected is a ConnectionResetError: the daemon closed a
-                # keep-alive connection that had been idle. Retry that once, on a new connection.
+            except (http11.ClosedBeforeAnswer, ConnectionResetError, ConnectionAbortedError, BrokenPipeError) as error:
+                # The daemon closes keep-alive connections that stay idle: retry that once, on
+                # a new connection.
                 self._drop(connection)
                 if reused and attempt == 0:
                     continue
-                raise DaemonUnavailable(
-                    "the daemon at {} closed the connection ({})".format(path, error), "closed", path) from None
-            except http.client.HTTPException as error:
+                raise DaemonUnavailable("the daemon at {} closed the connection{}".format(
+                    path, " ({})".format(error) if str(error) else " without answering"), "closed", path) from None
+            except http11.BodyTooLarge:
                 self._drop(connection)
                 raise DaemonUnavailable(
-                    "the answer from {} is not HTTP the client understands ({}: {})".format(
-                        path, type(error).__name__, error), "protocol", path) from None
+                    "the answer from {} is larger than {} bytes".format(path, MAX_BODY_BYTES), "protocol", path) from None
+            except http11.ProtocolError as error:
+                self._drop(connection)
+                raise DaemonUnavailable(
+                    "the answer from {} is not HTTP the client understands: {}".format(path, error),
+                    "protocol", path) from None
             except OSError as error:
                 self._drop(connection)
                 raise DaemonUnavailable(
                     "cannot ask the daemon at {}: {}".format(path, error.strerror or error), "os_error", path) from None
             connection.requests_done += 1
-            if answer.will_close:
+            if not answer.keep_alive:
                 self._drop(connection)
-            headers = {name.lower(): value for name, value in answer.getheaders()}
-            return Response(answer.status, headers, body)
+            return Response(answer.status, answer.headers, answer.body)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
@@ -233,18 +202,18 @@ class Client:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _connection(self) -> _UnixConnection:
-        connection: Optional[_UnixConnection] = getattr(self._local, "connection", None)
+    def _connection(self) -> "_Connection":
+        connection: Optional[_Connection] = getattr(self._local, "connection", None)
         if connection is not None:
             if connection.fork_generation == _fork_generation[0]:
                 return connection
             # Inherited through fork: closing our copy of the descriptor leaves the parent's open.
             self._drop(connection)
-        connection = _UnixConnection(self.socket_path, self.timeout)
+        connection = _Connection(self.socket_path, self.timeout, MAX_BODY_BYTES)
         self._local.connection = connection
         return connection
 
-    def _drop(self, connection: _UnixConnection) -> None:
+    def _drop(self, connection: "_Connection") -> None:
         try:
             connection.close()
         finally:
@@ -252,27 +221,11 @@ class Client:
                 self._local.connection = None
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
-def _read_body(answer: http.client.HTTPResponse) -> bytes:
-    """The body, at most MAX_BODY_BYTES. (Python 3.8's read(amt) allocates amt bytes up front
-    whatever the length, so the cap is never passed to it.)"""
-    if answer.length is not None:
-        if answer.length > MAX_BODY_BYTES:
-            raise _BodyTooLarge()
-        return answer.read()
-    chunks: List[bytes] = []
-    size = 0
-    while True:
-        chunk = answer.read(65536)
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise _BodyTooLarge()
-        chunks.append(chunk)
+class _Connection(http11.Connection):
+    def __init__(self, path: str, timeout: float, max_body: int) -> None:
+        super().__init__(path, timeout, max_body)
+        self.fork_generation = _fork_generation[0]
+        self.requests_done = 0
 
 
 def _error_message(body: bytes) -> str:
