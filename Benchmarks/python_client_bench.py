@@ -2,7 +2,7 @@
 """The Python client's benchmarks (issue 13), side by side in one run; prints a markdown report.
 
 Real DRUM 1.18.1, gunicorn ×3, three times: as released, with DRUM_MONITOR_PATCH=1 and a daemon
-watching it, and patched without the request hooks (DRUM_MONITOR_REQUESTS=0). Measures
+watching it, and patched without the request hooks (DRUM_MONITOR_REQUESTS=0, its own daemon). Measures
   1. ResourceMonitor.collect_resources_info() per call, CPU and latency: the drop-in (answering
      from the daemon) against DRUM's own (one process) and against psutil covering the whole
      tree as the drop-in does (Benchmarks/psutil_sampler.py's DRUM-style monitor);
@@ -306,7 +306,7 @@ class Started:
 
     def daemon(self, binary, pid, socket_path, log_dir):
         env = {k: v for k, v in os.environ.items() if not k.startswith("DRUM_MONITOR_")}
-        log_file = open(os.path.join(log_dir, "daemon.log"), "wb")
+        log_file = open(os.path.join(log_dir, "daemon-{}.log".format(pid)), "wb")
         process = subprocess.Popen([binary, "serve", "--config", "/dev/null", "--socket", socket_path,
                                     "--pid", str(pid)], env=env, stdout=log_file, stderr=log_file)
         self.daemons.append(process)
@@ -442,9 +442,14 @@ def main():
         own_pid, own_port = started.drum(drum_venv, {}, work)
         patched = {"DRUM_MONITOR_PATCH": "1", "DRUM_MONITOR_SOCKET": socket_path}
         patched_pid, patched_port = started.drum(drum_venv, patched, work)
-        _, no_hooks_port = started.drum(drum_venv, dict(patched, DRUM_MONITOR_REQUESTS="0"), work)
+        # Its own daemon: a daemon answers only for the tree it watches.
+        no_hooks_socket = os.path.join(work, "daemon-no-hooks.sock")
+        no_hooks_pid, no_hooks_port = started.drum(
+            drum_venv, {"DRUM_MONITOR_PATCH": "1", "DRUM_MONITOR_SOCKET": no_hooks_socket, "DRUM_MONITOR_REQUESTS": "0"}, work)
         daemon = started.daemon(args.daemon, patched_pid, socket_path, work)
+        started.daemon(args.daemon, no_hooks_pid, no_hooks_socket, work)
         wait_for_tree(drum_venv, socket_path, patched_pid)
+        wait_for_tree(drum_venv, no_hooks_socket, no_hooks_pid)
         log("collect_resources_info()")
         collect = inner(drum_venv, "collect", args, socket=socket_path, pid=patched_pid, daemon_pid=daemon.pid)
         log("/stats/ end to end")
