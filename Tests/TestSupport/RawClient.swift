@@ -1,4 +1,5 @@
 import Foundation
+import UnixSocket
 
 #if canImport(Glibc)
 import Glibc
@@ -13,16 +14,11 @@ public final class RawClient {
         guard fd >= 0 else { throw ClientError(message: "socket: \(errno)") }
         var tv = timeval(tv_sec: Int(receiveTimeout), tv_usec: Int((receiveTimeout - Double(Int(receiveTimeout))) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in path.utf8.enumerated() where i < raw.count - 1 { raw[i] = b } }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard rc == 0 else {
-            let e = errno
+        do {
+            try UnixSocketAddress(path: path).connect(fd)
+        } catch {
             close(fd)
-            throw ClientError(message: "connect \(path): \(String(cString: strerror(e)))")
+            throw ClientError(message: "connect \(path): \(error)")
         }
     }
 

@@ -1,3 +1,5 @@
+import UnixSocket
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,22 +21,13 @@ public struct UnixHTTPClient: Sendable {
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let pathBytes = Array(socketPath.utf8)
-        guard pathBytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            throw Failure(description: "socket path \(socketPath) is too long")
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in pathBytes.enumerated() { raw[i] = b } }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        if rc != 0 {
-            let e = errno
-            if e == ENOENT || e == ECONNREFUSED {
-                throw Failure(description: "drum-monitor is not running (nothing listens on \(socketPath): \(String(cString: strerror(e))))")
+        let address: UnixSocketAddress
+        do { address = try UnixSocketAddress(path: socketPath) } catch { throw Failure(description: error.description) }
+        do { try address.connect(fd) } catch {
+            if error == .noSuchFileOrDirectory || error == .connectionRefused {
+                throw Failure(description: "drum-monitor is not running (nothing listens on \(socketPath): \(error))")
             }
-            throw Failure(description: "cannot connect to \(socketPath): \(String(cString: strerror(e)))")
+            throw Failure(description: "cannot connect to \(socketPath): \(error)")
         }
         let request = Array("GET \(target) HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n".utf8)
         var sent = 0
