@@ -61,6 +61,7 @@ public final class QueryServer: Sendable {
             } catch {
                 throw ServerStartError(description: "cannot serve on inherited socket fd \(fd): \(error)")
             }
+            Self.setBacklog(fd)
             server.listener.withLock { $0 = Listener(channel: channel, bound: nil) }
             logger.info("serving on socket fd \(fd) passed by systemd")
         }
@@ -77,11 +78,18 @@ public final class QueryServer: Sendable {
             SocketFile.removeIfOurs(bound)
             throw ServerStartError(description: "cannot listen on \(path): \(error)")
         }
+        Self.setBacklog(bound.descriptor)
         let previous = listener.withLock { current in
             defer { current = Listener(channel: channel, bound: bound) }
             return current
         }
         try? await previous?.channel.close()
+    }
+
+    /// NIO listens on an adopted socket with a backlog of 128 (its `.backlog` option only applies
+    /// to sockets it binds); listening again sets ours, so that a burst of clients is queued.
+    private static func setBacklog(_ fd: Int32) {
+        _ = listen(fd, ServerConfiguration.listenBacklog)
     }
 
     private func watchSocketFile(mode: mode_t, group: String?) {
@@ -110,7 +118,6 @@ public final class QueryServer: Sendable {
         let configuration = configuration, queries = queries, logger = logger
         let table = table, worker = worker, statistics = statistics
         return ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let shortage = AcceptShortage(logger: logger, pause: .milliseconds(ServerConfiguration.acceptPauseMilliseconds))

@@ -23,6 +23,8 @@ public struct ServerConfiguration: Sendable {
     /// How often the socket file is checked (bound by this server: re-bound if it is gone).
     public var socketCheckSeconds: Double
 
+    /// Connections the kernel queues until they are accepted.
+    public static let listenBacklog: Int32 = 256
     /// The most one read of a connection takes in. With `maxHeadBytes` it bounds the request
     /// bytes a connection holds.
     public static let readChunkBytes = 16384
