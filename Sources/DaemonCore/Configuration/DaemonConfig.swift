@@ -97,10 +97,10 @@ public struct DaemonConfig: Equatable, Sendable {
             }
             c.logLevel = level
         }, show: { $0.logLevel.rawValue }),
-        Key(name: "max_connections", help: "query connections open at once; more are closed at once", apply: { c, v throws(ValueError) in
+        Key(name: "max_connections", help: "query connections open at once; a new one replaces the longest-idle, or is told busy", apply: { c, v throws(ValueError) in
             c.maxConnections = try integer(v, 1...65536)
         }, show: { String($0.maxConnections) }),
-        Key(name: "idle_timeout", help: "close query connections silent this long", apply: { c, v throws(ValueError) in
+        Key(name: "idle_timeout", help: "close query connections with nothing read or written this long", apply: { c, v throws(ValueError) in
             c.idleTimeoutSeconds = try duration(v, atLeast: 0.001)
         }, show: { DurationText.format(seconds: $0.idleTimeoutSeconds) }),
         Key(name: "head_timeout", help: "answer 408 when a request head takes longer than this", apply: { c, v throws(ValueError) in
