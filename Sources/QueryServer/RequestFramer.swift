@@ -274,7 +274,9 @@ final class RequestFramer: ChannelDuplexHandler {
         headTimer = context.eventLoop.scheduleTask(in: headTimeout) {
             let (framer, context) = loopBound.value
             framer.headTimer = nil
-            guard framer.phase == .reading else { return }
+            // A head that is complete but waits for the socket to take the previous answer is
+            // late through no fault of its sender's.
+            guard framer.phase == .reading, framer.headLength() == nil else { return }
             framer.reject(context, .requestTimeout, "request head not complete within \(timeout) of its first byte")
         }
     }

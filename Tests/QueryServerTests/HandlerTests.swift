@@ -128,6 +128,19 @@ import Glibc
         #expect(!c.channel.isActive)
     }
 
+    @Test func aCompleteHeadWaitingForTheSocketIsNotLate() throws {
+        let c = try EmbeddedConnection()
+        defer { c.finish() }
+        try c.send("GET /nope HTTP/1.1\r\n")
+        c.setWritable(false)
+        try c.send("\r\n")
+        c.channel.embeddedEventLoop.advanceTime(by: .seconds(2))
+        #expect(try c.written() == "")
+        c.setWritable(true)
+        #expect(try c.written() == Self.notFound)
+        #expect(c.channel.isActive)
+    }
+
     @Test func emptyLinesBetweenRequestsAreNotAHead() throws {
         let c = try EmbeddedConnection()
         defer { c.finish() }
@@ -151,7 +164,7 @@ import Glibc
         #expect(c.reads.count == readsBefore, "a read() while replies are unsent is held")
         #expect(c.statistics.maxPendingBytes == pipelined.utf8.count)
 
-        // Writable again: exactly one answer per writable moment (EmbeddedChannel takes all).
+        // Writable again (an EmbeddedChannel then stays writable): everything is answered, in order.
         c.setWritable(true)
         #expect(try c.written() == String(repeating: Self.notFound, count: 100))
         #expect(c.reads.count == readsBefore + 1, "the held read is issued once everything is answered")

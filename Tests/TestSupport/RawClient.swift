@@ -10,7 +10,10 @@ public final class RawClient {
     public let fd: Int32
 
     public init(path: String, receiveTimeout: Double = 5) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        // Connected before `self.fd` is set: a failed init closes its socket here, once (after a
+        // throw from a fully initialized object deinit would close the number again, by then
+        // perhaps another thread's descriptor).
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ClientError(message: "socket: \(errno)") }
         var tv = timeval(tv_sec: Int(receiveTimeout), tv_usec: Int((receiveTimeout - Double(Int(receiveTimeout))) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
@@ -20,6 +23,7 @@ public final class RawClient {
             close(fd)
             throw ClientError(message: "connect \(path): \(error)")
         }
+        self.fd = fd
     }
 
     deinit { close(fd) }
