@@ -19,7 +19,7 @@ public enum OneShotSample {
     /// `pid`, else `rootOf`, else discovery picks the target; `cgroup` overrides its cgroup.
     public static func take(pid: Int32?, rootOf: Int32?, cgroup: String?, overSeconds seconds: Double) throws -> Result {
         let target: TargetSpec = pid.map { .pid($0) } ?? rootOf.map { .rootOf($0) } ?? .discover
-        let sampler = try Sampler(configuration: SamplerConfiguration(target: target, cgroupOverride: cgroup, fallbackPid: getpid()))
+        let sampler = try Sampler(configuration: SamplerConfiguration(target: target, cgroupOverride: cgroup))
         let intervalNanos = UInt64(seconds * 1e9)
         let history = History(capacity: 2, intervalNanos: intervalNanos)
         let first = sampler.tick()

@@ -23,7 +23,7 @@ final class LiveServer: @unchecked Sendable {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("dm-qs-\(UUID().uuidString.prefix(8))").path
         socketPath = dir + "/sub/q.sock" // the parent directory does not exist yet
         history = History(capacity: 1000, intervalNanos: 50_000_000)
-        let sampler = try Sampler(configuration: SamplerConfiguration(target: .pid(getpid()), fallbackPid: getpid()))
+        let sampler = try Sampler(configuration: SamplerConfiguration(target: .pid(getpid())))
         let history = self.history
         loop = SamplingLoop(sampler: sampler, intervalNanos: 50_000_000) { s, d in history.append(s, detail: d) }
         let samplingLoop = loop
