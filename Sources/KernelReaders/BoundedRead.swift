@@ -61,4 +61,43 @@ public enum BoundedRead {
             throw KernelFileError(path: path, kind: .open(errno: (error as? Errno)?.rawValue ?? 0))
         }
     }
+
+    /// A file held open and re-read from offset 0, at most `limit` bytes of it, into a buffer
+    /// reused between reads (a watched root's cmdline, compared once a second or on exec signs).
+    public final class Held {
+        public let path: String
+        private let fd: FileDescriptor
+        private let limit: Int
+        private var buffer: [UInt8]
+
+        public init(path: String, limit: Int) throws(KernelFileError) {
+            self.path = path
+            self.limit = limit
+            fd = try BoundedRead.open(path, options: [.closeOnExec])
+            buffer = []
+        }
+
+        deinit { try? fd.close() }
+
+        /// The file's first `limit` bytes, and whether it holds more; valid only inside `body`.
+        public func withPrefix<R>(_ body: (ArraySlice<UInt8>, Bool) -> R) throws(KernelFileError) -> R {
+            if buffer.isEmpty { buffer = [UInt8](repeating: 0, count: min(limit + 1, 4096)) }
+            var total = 0
+            while true {
+                let n: Int
+                do {
+                    n = try buffer.withUnsafeMutableBytes { raw in
+                        try fd.read(fromAbsoluteOffset: Int64(total), into: UnsafeMutableRawBufferPointer(rebasing: raw[total...]),
+                                    retryOnInterrupt: true)
+                    }
+                } catch {
+                    throw KernelFileError(path: path, kind: .read(errno: (error as? Errno)?.rawValue ?? 0))
+                }
+                total += n
+                if n == 0 || total > limit { break }
+                if total == buffer.count { buffer += [UInt8](repeating: 0, count: min(buffer.count, limit + 1 - buffer.count)) }
+            }
+            return body(buffer[0..<min(total, limit)], total > limit)
+        }
+    }
 }

@@ -21,7 +21,8 @@ final class DrumScanner {
     static let hintWindowNanos: UInt64 = 60_000_000_000
     static let settleSeconds = 5.0
 
-    private struct Known {
+    /// A class: a scan updates its mark in place, without writing the entry back.
+    private final class Known {
         var inode: UInt64
         var startTimeTicks: UInt64
         var comm: String
@@ -31,6 +32,11 @@ final class DrumScanner {
         /// A kernel thread never execs: skipped when verifying.
         var kernelThread: Bool
         var mark: UInt32
+
+        init(inode: UInt64, startTimeTicks: UInt64, comm: String, verdict: DrumVerdict, young: Bool, kernelThread: Bool, mark: UInt32) {
+            (self.inode, self.startTimeTicks, self.comm, self.verdict) = (inode, startTimeTicks, comm, verdict)
+            (self.young, self.kernelThread, self.mark) = (young, kernelThread, mark)
+        }
     }
 
     /// Where a lost root's replacement is likely to appear.
@@ -115,23 +121,25 @@ final class DrumScanner {
         let verify = lastVerifyNanos.map { now &- $0 >= Self.verifyEveryNanos } ?? false
         if verify || lastVerifyNanos == nil { lastVerifyNanos = now }
         let current = mark
+        var marked = 0
         do {
             try proc.forEachProcess { pid, inode in
-                if var k = known[pid], k.inode == inode {
+                if let k = known[pid], k.inode == inode {
                     if k.young || (verify && !k.kernelThread) {
                         examine(pid, inode: inode, prior: k, boot: boot, reclassify: k.young)
                     } else {
                         k.mark = current
-                        known[pid] = k
                     }
-                    return
+                } else {
+                    examine(pid, inode: inode, prior: known[pid], boot: boot, reclassify: false)
                 }
-                examine(pid, inode: inode, prior: known[pid], boot: boot, reclassify: false)
+                if known[pid]?.mark == current { marked += 1 }
             }
         } catch {
             return // /proc unreadable: nothing remembered is dropped
         }
-        known = known.filter { $0.value.mark == current }
+        // Processes that exited: not seen by this scan.
+        if marked != known.count { known = known.filter { $0.value.mark == current } }
     }
 
     /// Reads a process's stat; classifies it when it is new, reused, young or changed (comm).
@@ -140,7 +148,7 @@ final class DrumScanner {
             known[pid] = nil
             return
         }
-        if var k = prior, k.startTimeTicks == stat.startTimeTicks, k.comm == stat.comm, !reclassify {
+        if let k = prior, k.startTimeTicks == stat.startTimeTicks, k.comm == stat.comm, !reclassify {
             k.inode = inode
             k.mark = mark
             known[pid] = k

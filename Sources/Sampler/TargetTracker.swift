@@ -25,6 +25,9 @@ final class TargetTracker {
     /// Why there is no target; with a target, something the operator should know about it.
     private(set) var message: String? = "no DRUM process found yet"
 
+    /// The root's cmdline, held open (compared once a second, and every tick when the kernel
+    /// hides argv's address), and its bytes as last compared.
+    private var rootCmdline: BoundedRead.Held?
     private var rootCmdlineBytes: [UInt8] = []
     private var rootExecMarks = ExecMarks()
     private var rootCmdlineCheckedNanos: UInt64 = 0
@@ -216,7 +219,8 @@ final class TargetTracker {
         lostMessage = nil
         mode = target.mode
         message = target.note
-        rootCmdlineBytes = readRootCmdline(target.pid) ?? []
+        rootCmdline = try? BoundedRead.Held(path: configuration.paths.proc(target.pid, "cmdline"), limit: ProcFiles.maxCmdlineBytes)
+        rootCmdlineBytes = (try? rootCmdline?.withPrefix { bytes, _ in Array(bytes) }) ?? []
         rootExecMarks = ExecMarks(tracked.stat)
         rootCmdlineCheckedNanos = now
         if scanner != nil {
@@ -234,6 +238,7 @@ final class TargetTracker {
     private func detach(message: String, now: UInt64) {
         root = nil
         mode = nil
+        rootCmdline = nil
         rootCmdlineBytes = []
         self.message = message
         counters.nextGeneration()
@@ -256,14 +261,16 @@ final class TargetTracker {
     /// True when the root's cmdline changed since it was last compared (see
     /// `SamplingSteps.shouldCompareCmdline` for when that is).
     private func rootExeced(now: UInt64) -> Bool {
-        guard let root else { return false }
+        guard let root, let file = rootCmdline else { return false }
         let marks = ExecMarks(root.stat)
         guard SamplingSteps.shouldCompareCmdline(known: rootExecMarks, now: marks, lastComparedNanos: rootCmdlineCheckedNanos,
                                                  nowNanos: now, every: Self.cmdlineCheckEveryNanos) else { return false }
         rootExecMarks = marks
         rootCmdlineCheckedNanos = now
-        guard let bytes = readRootCmdline(root.pid), bytes != rootCmdlineBytes else { return false }
-        rootCmdlineBytes = bytes
+        // Compared in place: copied only when it changed (an exec), not on every check.
+        let known = rootCmdlineBytes
+        guard let changed = try? file.withPrefix({ bytes, _ in Self.same(bytes, known) ? nil : Array(bytes) }) else { return false }
+        rootCmdlineBytes = changed
         return true
     }
 
@@ -287,8 +294,10 @@ final class TargetTracker {
         logger.info("DRUM root \(current.pid) exec'd: now \(mode?.rawValue ?? "?") \(argv.joined(separator: " "))")
     }
 
-    private func readRootCmdline(_ pid: Int32) -> [UInt8]? {
-        (try? BoundedRead.prefix(configuration.paths.proc(pid, "cmdline"), limit: ProcFiles.maxCmdlineBytes))?.bytes
+    private static func same(_ a: ArraySlice<UInt8>, _ b: [UInt8]) -> Bool {
+        a.count == b.count && a.withUnsafeBytes { x in
+            b.withUnsafeBytes { y in x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 }
+        }
     }
 
     static func isGone(_ error: KernelFileError) -> Bool {
