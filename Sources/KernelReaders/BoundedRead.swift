@@ -12,25 +12,32 @@ public enum BoundedRead {
     }
 
     static func prefix(of fd: FileDescriptor, path: String, limit: Int) throws(KernelFileError) -> (bytes: [UInt8], truncated: Bool) {
-        // One byte more than allowed tells "exactly limit" from "more than limit".
-        var bytes = [UInt8](repeating: 0, count: limit + 1)
+        var buffer: [UInt8] = []
+        let (count, truncated) = try read(fd, path: path, limit: limit, into: &buffer)
+        buffer.removeLast(buffer.count - count)
+        return (buffer, truncated)
+    }
+
+    /// Reads up to `limit` bytes from offset 0 into `buffer` (grown as needed, from 4 KiB, up to
+    /// one byte more than `limit`: that byte tells "exactly limit" from "more").
+    static func read(_ fd: FileDescriptor, path: String, limit: Int, into buffer: inout [UInt8]) throws(KernelFileError) -> (count: Int, truncated: Bool) {
+        if buffer.isEmpty { buffer = [UInt8](repeating: 0, count: min(limit + 1, 4096)) }
         var total = 0
-        while total < bytes.count {
+        while true {
             let n: Int
             do {
-                n = try bytes.withUnsafeMutableBytes { raw in
+                n = try buffer.withUnsafeMutableBytes { raw in
                     try fd.read(fromAbsoluteOffset: Int64(total), into: UnsafeMutableRawBufferPointer(rebasing: raw[total...]),
                                 retryOnInterrupt: true)
                 }
             } catch {
                 throw KernelFileError(path: path, kind: .read(errno: (error as? Errno)?.rawValue ?? 0))
             }
-            if n == 0 { break }
             total += n
+            if n == 0 || total > limit { break }
+            if total == buffer.count { buffer += [UInt8](repeating: 0, count: min(buffer.count, limit + 1 - buffer.count)) }
         }
-        let truncated = total > limit
-        bytes.removeLast(bytes.count - min(total, limit))
-        return (bytes, truncated)
+        return (min(total, limit), total > limit)
     }
 
     /// Feeds `path` to `body` in chunks of at most `chunk` bytes, from offset 0, until the end of
@@ -81,23 +88,8 @@ public enum BoundedRead {
 
         /// The file's first `limit` bytes, and whether it holds more; valid only inside `body`.
         public func withPrefix<R>(_ body: (ArraySlice<UInt8>, Bool) -> R) throws(KernelFileError) -> R {
-            if buffer.isEmpty { buffer = [UInt8](repeating: 0, count: min(limit + 1, 4096)) }
-            var total = 0
-            while true {
-                let n: Int
-                do {
-                    n = try buffer.withUnsafeMutableBytes { raw in
-                        try fd.read(fromAbsoluteOffset: Int64(total), into: UnsafeMutableRawBufferPointer(rebasing: raw[total...]),
-                                    retryOnInterrupt: true)
-                    }
-                } catch {
-                    throw KernelFileError(path: path, kind: .read(errno: (error as? Errno)?.rawValue ?? 0))
-                }
-                total += n
-                if n == 0 || total > limit { break }
-                if total == buffer.count { buffer += [UInt8](repeating: 0, count: min(buffer.count, limit + 1 - buffer.count)) }
-            }
-            return body(buffer[0..<min(total, limit)], total > limit)
+            let (count, truncated) = try BoundedRead.read(fd, path: path, limit: limit, into: &buffer)
+            return body(buffer[0..<count], truncated)
         }
     }
 }

@@ -118,6 +118,21 @@ import Testing
         #expect(argv.joined().utf8.count <= ProcFiles.maxCmdlineBytes + 3)
     }
 
+    @Test func boundedReads() throws {
+        let t = try FixtureTree()
+        for (size, limit) in [(0, 10), (10, 10), (11, 10), (5000, 10_000), (10_000, 10_000), (10_001, 10_000), (70_000, 10_000)] {
+            let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 % 251) }
+            try t.write("f", bytes)
+            let (read, truncated) = try BoundedRead.prefix(t.path("f"), limit: limit)
+            #expect(read == Array(bytes.prefix(limit)), "size \(size), limit \(limit)")
+            #expect(truncated == (size > limit), "size \(size), limit \(limit)")
+            let held = try BoundedRead.Held(path: t.path("f"), limit: limit)
+            for _ in 0..<2 { // again from offset 0, into the reused buffer
+                #expect(try held.withPrefix { Array($0) == read && $1 == truncated })
+            }
+        }
+    }
+
     @Test func environmentSearchInChunks() throws {
         let env = Array("A=1\0XDRUM_ARGS=no\0DRUM_ARGS=drum server\0B=2\0".utf8)
         for chunk in [1, 3, 7, env.count] {
