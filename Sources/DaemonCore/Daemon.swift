@@ -20,6 +20,8 @@ public final class Daemon: Sendable {
     private let config: Mutex<DaemonConfig>
     private let history: History
     private let loop: SamplingLoop
+    /// Sequence and generation, continued by every sampler a reload builds (issue 11 item 4).
+    private let counters = SampleCounters()
     private let supervisionQueue = DispatchQueue(label: "drum-monitor.supervision")
 
     /// Throws `HistoryDoesNotFit` before allocating a history the daemon's memory cannot hold.
@@ -33,15 +35,14 @@ public final class Daemon: Sendable {
         logger.info("allocating the history: \(config.historyDescription); \(room?.description ?? "the daemon's memory limit is unknown")")
         if let refusal = room?.refusal(config) { throw HistoryDoesNotFit(description: refusal) }
         history = History(capacity: config.capacity, intervalNanos: config.intervalNanos)
-        let sampler = try Sampler(configuration: Self.samplerConfiguration(config), logger: logger)
+        let sampler = try Sampler(configuration: Self.samplerConfiguration(config), logger: logger, counters: counters)
         loop = SamplingLoop(sampler: sampler, intervalNanos: config.intervalNanos) { [history] sample, detail in
             history.append(sample, detail: detail)
         }
     }
 
     static func samplerConfiguration(_ c: DaemonConfig) -> SamplerConfiguration {
-        SamplerConfiguration(target: c.target, cgroupOverride: c.cgroup, readEnvironment: c.readEnvironment,
-                             fallbackPid: getpid())
+        SamplerConfiguration(target: c.target, cgroupOverride: c.cgroup, readEnvironment: c.readEnvironment)
     }
 
     /// `signals` must exist before anything can be observed from outside (the socket), so that a
@@ -175,7 +176,7 @@ public final class Daemon: Sendable {
         history.reconfigure(capacity: new.capacity, intervalNanos: new.intervalNanos)
         var sampler: Sampler?
         if new.target != old.target || new.cgroup != old.cgroup || new.readEnvironment != old.readEnvironment {
-            do { sampler = try Sampler(configuration: Self.samplerConfiguration(new), logger: logger) } catch {
+            do { sampler = try Sampler(configuration: Self.samplerConfiguration(new), logger: logger, counters: counters) } catch {
                 logger.error("reload: cannot set up the new target settings (\(error)); keeping the old ones")
             }
         }
