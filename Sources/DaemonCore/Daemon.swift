@@ -23,6 +23,9 @@ public final class Daemon: Sendable {
     /// before this start, the newest taken at `lastWallNanos`. The hook for a restart event.
     public let adoptedHistory: AdoptedHistory?
     private let loop: SamplingLoop
+    /// Sequence and generation, continued by every sampler a reload builds (issue 11 item 4)
+    /// and from the history file across restarts.
+    private let counters: SampleCounters
     private let supervisionQueue = DispatchQueue(label: "drum-monitor.supervision")
     /// What `reportRefused` has already logged.
     private let refusedReported = Mutex<(values: [String: Int], samples: Int)>(([:], 0))
@@ -38,7 +41,10 @@ public final class Daemon: Sendable {
         logger.info("allocating the history: \(config.historyDescription); \(room?.description ?? "the daemon's memory limit is unknown")")
         if let refusal = room?.refusal(config) { throw HistoryDoesNotFit(description: refusal) }
         (history, adoptedHistory) = Self.openHistory(config, logger: logger)
-        let sampler = try Sampler(configuration: Self.samplerConfiguration(config), logger: logger)
+        // Sequences and generations go on from the adopted history's (a client polling
+        // `since=N` across the restart misses nothing; the restart starts a new generation).
+        counters = SampleCounters(sequence: adoptedHistory?.lastSequence ?? 0, generation: adoptedHistory?.lastGeneration ?? 0)
+        let sampler = try Sampler(configuration: Self.samplerConfiguration(config), logger: logger, counters: counters)
         loop = SamplingLoop(sampler: sampler, intervalNanos: config.intervalNanos) { [history] sample, detail in
             history.append(sample, detail: detail)
         }
@@ -65,8 +71,7 @@ public final class Daemon: Sendable {
     }
 
     static func samplerConfiguration(_ c: DaemonConfig) -> SamplerConfiguration {
-        SamplerConfiguration(target: c.target, cgroupOverride: c.cgroup, readEnvironment: c.readEnvironment,
-                             fallbackPid: getpid())
+        SamplerConfiguration(target: c.target, cgroupOverride: c.cgroup, readEnvironment: c.readEnvironment)
     }
 
     /// `signals` must exist before anything can be observed from outside (the socket), so that a
@@ -218,7 +223,7 @@ public final class Daemon: Sendable {
         for note in history.reconfigure(capacity: new.capacity, intervalNanos: new.intervalNanos) { Self.log(note, logger) }
         var sampler: Sampler?
         if new.target != old.target || new.cgroup != old.cgroup || new.readEnvironment != old.readEnvironment {
-            do { sampler = try Sampler(configuration: Self.samplerConfiguration(new), logger: logger) } catch {
+            do { sampler = try Sampler(configuration: Self.samplerConfiguration(new), logger: logger, counters: counters) } catch {
                 logger.error("reload: cannot set up the new target settings (\(error)); keeping the old ones")
             }
         }
