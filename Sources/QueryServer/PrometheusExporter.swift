@@ -69,6 +69,7 @@ final class PrometheusExporter: Sendable {
         case .cpuLimit: "CPU quota of the watched cgroup, in cores"
         case .cpuThrottled: "Fraction of CFS periods throttled"
         case .processCount: "Processes in the DRUM tree"
+        case .memoryIntervalPeakExact: "1 when the interval peak is exact, 0 when it is a lower bound"
         }
     }
 

@@ -150,7 +150,7 @@ final class CgroupWatcher {
     }
 
     /// Every figure the watcher reports.
-    static let metrics: [Metric] = [.memoryCurrent, .memoryPeak, .memoryIntervalPeak, .memoryLimit, .memoryWorkingSet,
+    static let metrics: [Metric] = [.memoryCurrent, .memoryPeak, .memoryIntervalPeak, .memoryIntervalPeakExact, .memoryLimit, .memoryWorkingSet,
                                     .memoryOOMKills, .memoryLimitHits, .memoryPressureSome, .memoryPressureFull,
                                     .cgroupCPU, .cpuLimit, .cpuThrottled]
 
@@ -181,6 +181,7 @@ final class CgroupWatcher {
         put(.memoryCurrent, reading.current)
         put(.memoryPeak, reading.peak)
         put(.memoryIntervalPeak, reading.intervalPeak.map(\.bytes))
+        put(.memoryIntervalPeakExact, reading.intervalPeak.map { $0.exact ? 1 : 0 })
         detail.intervalPeakExact = reading.intervalPeak.value?.exact
         put(.memoryLimit, reading.limit.map(\.bytes))
         detail.limitSource = reading.limit.value?.source.description
