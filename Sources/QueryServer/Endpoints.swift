@@ -195,6 +195,8 @@ public enum Endpoints {
             w.field("covered", result.covered)
             w.field("from_sequence", result.fromSequence)
             w.field("to_sequence", result.toSequence)
+            w.field("from_generation", result.fromGeneration.map(UInt64.init))
+            w.field("to_generation", result.toGeneration.map(UInt64.init))
         })
         w.field("fields", object: { w in
             for metric in Metric.allCases {
