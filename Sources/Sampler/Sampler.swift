@@ -61,6 +61,7 @@ public final class Sampler {
             processCount: root == nil ? 0 : tree.processes.count, message: root == nil ? noTargetMessage : nil))
         if let previousMono, mono > previousMono { detail.intervalSeconds = Double(mono - previousMono) / 1e9 }
         previousMono = mono
+        detail.bootNanos = Clock.bootNanos()
 
         readHost(&values, &detail)
         cgroups.read(&values, &detail, now: mono)
@@ -223,6 +224,7 @@ public final class Sampler {
             return
         }
         let pageSize = configuration.constants.pageSize
+        let nanosPerTick = 1_000_000_000 / Swift.max(configuration.constants.clockTicksPerSecond, 1)
         let rootArgv = root.cmdline
         var rss: UInt64 = 0
         var cpu: Double = 0
@@ -236,8 +238,11 @@ public final class Sampler {
             let bytes = process.stat.rssPages &* pageSize
             rss &+= bytes
             cpu += process.cpuCores ?? 0
+            // Z (zombie) and X (dead): exited, waiting for the parent to reap it.
+            let exited = process.stat.state == UInt8(ascii: "Z") || process.stat.state == UInt8(ascii: "X")
             processes.append(SampleDetail.Process(pid: process.pid, ppid: process.stat.ppid, role: process.role,
-                                                  cmdline: process.cmdline, rssBytes: bytes, cpuCores: process.cpuCores))
+                                                  cmdline: process.cmdline, rssBytes: bytes, cpuCores: process.cpuCores,
+                                                  startNanos: process.startTimeTicks &* nanosPerTick, exited: exited))
         }
         processes.sort { a, b in
             let aRoot = a.pid == root.pid, bRoot = b.pid == root.pid
