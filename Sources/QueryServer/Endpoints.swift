@@ -93,6 +93,7 @@ public enum Endpoints {
                 w.field("working_set_bytes", v[.memoryWorkingSet])
                 w.field("oom_kills", v[.memoryOOMKills])
                 w.field("limit_hits", v[.memoryLimitHits])
+                w.field("oom_events", v[.memoryOOMEvents])
                 w.field("pressure_some_avg10", v[.memoryPressureSome])
                 w.field("pressure_full_avg10", v[.memoryPressureFull])
                 w.field("host_total_bytes", detail.hostTotalBytes)
