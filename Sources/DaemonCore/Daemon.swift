@@ -19,6 +19,7 @@ public final class Daemon: Sendable {
     private let systemd: SystemdNotifier
     private let config: Mutex<DaemonConfig>
     private let history: History
+    private let events: EventStage
     private let loop: SamplingLoop
     private let supervisionQueue = DispatchQueue(label: "drum-monitor.supervision")
 
@@ -28,8 +29,13 @@ public final class Daemon: Sendable {
         systemd = SystemdNotifier(logger: logger)
         self.config = Mutex(config)
         history = History(capacity: config.capacity, intervalNanos: config.intervalNanos)
+        events = EventStage(settings: config.events, log: EventLog(capacity: config.eventRingSize),
+                            reporter: EventReporter(destination: EventReporter.destination(environment: ProcessEnvironment.current()),
+                                                    logger: logger))
         let sampler = try Sampler(configuration: Self.samplerConfiguration(config), logger: logger)
-        loop = SamplingLoop(sampler: sampler, intervalNanos: config.intervalNanos) { [history] sample, detail in
+        loop = SamplingLoop(sampler: sampler, intervalNanos: config.intervalNanos) { [history, events] sample, detail in
+            var detail = detail
+            events.process(sample, &detail, intervalNanos: history.intervalNanos)
             history.append(sample, detail: detail)
         }
     }
@@ -44,7 +50,7 @@ public final class Daemon: Sendable {
     public func run(signals: SignalStream) async throws {
         let initial = config.withLock { $0 }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let context = QueryContext(history: history) { [loop] in loop.progress }
+        let context = QueryContext(history: history, events: events.log) { [loop] in loop.progress }
 
         let inherited = try systemd.listenDescriptor()
         let listen: ServerConfiguration.Listen = inherited.map { .inheritedDescriptor($0) } ?? initial.serverListen
@@ -122,7 +128,17 @@ public final class Daemon: Sendable {
             }
         }
         let age = SampleFreshness.ageSeconds(of: sample)
-        return "\(target); \(memory); last sample \(String(format1: age))s ago"
+        return "\(target); \(memory); last sample \(String(format1: age))s ago" + (lastOOMKill().map { "; " + $0 } ?? "")
+    }
+
+    /// "last OOM kill 3m12s ago: worker 1234, 1.9 GiB", from the newest oom_kill event held.
+    func lastOOMKill(now: UInt64 = Clock.monotonicNanos()) -> String? {
+        guard let kill = events.log.newest(of: .oomKill) else { return nil }
+        let ago = DurationText.human(seconds: Double(now &- kill.monoNanos) / 1e9)
+        let victim = kill.processes.first.map { p in
+            "\(p.role.rawValue) \(p.pid)" + (p.rssBytes.map { ", " + ByteText.format($0) } ?? "")
+        } ?? "outside the DRUM tree"
+        return "last OOM kill \(ago) ago: \(victim)"
     }
 
     /// SIGHUP: RELOADING=1, re-read the configuration, apply it, READY=1. A bad file leaves the
@@ -144,6 +160,8 @@ public final class Daemon: Sendable {
             logger.warning("socket and query-server settings take effect at the next restart")
         }
         history.reconfigure(capacity: new.capacity, intervalNanos: new.intervalNanos)
+        events.log.resize(to: new.eventRingSize)
+        events.reconfigure(new.events)
         var sampler: Sampler?
         if new.target != old.target || new.cgroup != old.cgroup || new.readEnvironment != old.readEnvironment {
             do { sampler = try Sampler(configuration: Self.samplerConfiguration(new), logger: logger) } catch {

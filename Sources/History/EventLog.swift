@@ -37,6 +37,8 @@ public final class EventLog: Sendable {
 
     public var newest: EventRecord? { state.withLock { $0.ring.newest } }
 
+    public func newest(of kind: EventKind) -> EventRecord? { state.withLock { $0.ring.newest(of: kind) } }
+
     /// Events of each kind logged since the daemon started.
     public func count(of kind: EventKind) -> UInt64 { state.withLock { $0.counts[Int(kind.rawValue)] } }
 

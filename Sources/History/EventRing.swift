@@ -84,6 +84,18 @@ public struct EventRing: ~Copyable {
         count == 0 ? nil : try? EventRecordLayout.decode(UnsafeRawBufferPointer(slot(newestSequence)))
     }
 
+    /// The newest event of a kind, if the ring holds one (looks at one byte per event newer).
+    public func newest(of kind: EventKind) -> EventRecord? {
+        guard let oldest = oldestSequence else { return nil }
+        var sequence = newestSequence
+        while sequence >= oldest {
+            let bytes = UnsafeRawBufferPointer(slot(sequence))
+            if EventRecordLayout.kind(bytes) == kind { return try? EventRecordLayout.decode(bytes) }
+            sequence -= 1
+        }
+        return nil
+    }
+
     /// The same events in a ring of another capacity: the newest that fit, sequences kept.
     public func resized(to newCapacity: Int) -> EventRing {
         let keep = min(count, newCapacity)

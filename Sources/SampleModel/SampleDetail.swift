@@ -70,6 +70,9 @@ public struct SampleDetail: Sendable, Equatable {
     public var processes: [Process]
     /// Why a metric is not available, for every metric that is not.
     public var unavailable = MetricReasons()
+    /// Seconds until the working set reaches the limit at its current rate; nil unless memory
+    /// is growing. Set after the sample is taken, by the event detector, which fits the trend.
+    public var timeToLimitSeconds: Double?
 
     public init(target: Target) {
         self.target = target

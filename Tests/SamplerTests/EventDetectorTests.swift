@@ -380,4 +380,15 @@ struct Watch {
         #expect(events.map(\.kind) == [.samplerStall])
         #expect(events.first?.durationNanos == 5_200_000_000 && events.first?.count == 4)
     }
+
+    /// A reload from 1 s to 100 ms: the first gap at the new interval is one old interval, not a
+    /// stall of ten new ones.
+    @Test func aShorterIntervalAfterAReloadIsNotAStall() {
+        var w = Watch()
+        w.settle()
+        w.scene.interval = 100_000_000
+        #expect(w.tick(after: 1_000_000_000).isEmpty)
+        #expect(w.tick().isEmpty)
+        #expect(w.tick(after: 400_000_000).map(\.kind) == [.samplerStall])
+    }
 }

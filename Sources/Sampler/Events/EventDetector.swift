@@ -14,7 +14,7 @@ import SampleModel
 /// - when the limit-hit counter last rose (one `limit_hit` per episode);
 /// - the memory trends (`GrowthWatch`).
 public struct EventDetector {
-    public let settings: EventSettings
+    public private(set) var settings: EventSettings
     private var previous: (sample: Sample, detail: SampleDetail)?
     /// The previous sample's processes that had not exited.
     private var live: [SampleDetail.Process] = []
@@ -24,6 +24,8 @@ public struct EventDetector {
     private var highSince: UInt64?
     private var lastLimitHitMono: UInt64?
     private var growth: GrowthWatch
+    /// The interval the previous sample was taken at (a reload may change it).
+    private var previousIntervalNanos: UInt64 = 0
 
     private struct HeldOOM {
         var kills: UInt64
@@ -35,6 +37,15 @@ public struct EventDetector {
     public init(settings: EventSettings = EventSettings()) {
         self.settings = settings
         growth = GrowthWatch(windowNanos: settings.growthWindowNanos)
+    }
+
+    /// New thresholds (a configuration reload), keeping what was seen: a run towards
+    /// `memory_high`, a held exit. A new growth window starts its trends over.
+    public mutating func apply(_ settings: EventSettings) {
+        if settings.growthWindowNanos != self.settings.growthWindowNanos {
+            growth = GrowthWatch(windowNanos: settings.growthWindowNanos)
+        }
+        self.settings = settings
     }
 
     /// Seconds until the working set reaches the limit at its current rate; nil unless it is
@@ -52,6 +63,7 @@ public struct EventDetector {
         defer {
             previous = (sample, detail)
             live = detail.processes.filter { !$0.exited }
+            previousIntervalNanos = intervalNanos
         }
         guard let (before, beforeDetail) = previous else {
             if detail.target.found { events.append(targetFound(event(.targetFound), detail)) }
@@ -59,12 +71,14 @@ public struct EventDetector {
             return events
         }
 
-        // A stall: the gap between two samples.
+        // A stall: the gap between two samples, against the longer interval when a reload just
+        // shortened it (the last tick at the old interval is not late).
         let gap = sample.monoNanos &- before.monoNanos
-        if intervalNanos > 0, Double(gap) > settings.stallAfterIntervals * Double(intervalNanos) {
+        let interval = max(intervalNanos, previousIntervalNanos)
+        if interval > 0, Double(gap) > settings.stallAfterIntervals * Double(interval) {
             var e = event(.samplerStall)
             e.durationNanos = gap
-            e.count = (gap + intervalNanos / 2) / intervalNanos - 1
+            e.count = (gap + interval / 2) / interval - 1
             events.append(e)
         }
 
