@@ -63,7 +63,8 @@ public struct EventRing: ~Copyable {
     /// to ask with next — the last event looked at, so events a filter skipped are not read again.
     public func events(after since: UInt64, limit: Int, kinds: Set<EventKind>? = nil) -> EventPage {
         guard let oldest = oldestSequence else { return EventPage(events: [], truncated: false, nextSince: since) }
-        let truncated = oldest > since &+ 1
+        // Events since+1 ..< oldest were dropped (written so since = UInt64.max cannot wrap).
+        let truncated = oldest - 1 > since
         var page = EventPage(events: [], truncated: truncated, nextSince: max(since, oldest - 1))
         guard limit > 0, since < newestSequence else { return page }
         var sequence = max(since + 1, oldest)

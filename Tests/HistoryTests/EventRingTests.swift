@@ -102,6 +102,8 @@ import SampleModel
         #expect(first.events.map(\.sequence) == [2])
         #expect(first.nextSince == 2)
         #expect(ring.events(after: 5, limit: 10) == EventPage(events: [], truncated: false, nextSince: 5))
+        // A since beyond everything (a client of an earlier run): nothing dropped after it.
+        #expect(ring.events(after: .max, limit: 10) == EventPage(events: [], truncated: false, nextSince: .max))
     }
 
     @Test func anEmptyRingAndSequencesThatContinue() {

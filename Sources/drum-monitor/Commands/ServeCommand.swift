@@ -28,6 +28,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("idle-timeout"), help: "Close silent connections after this.") var idleTimeout: String?
     @Option(name: .customLong("head-timeout"), help: "408 for request heads slower than this.") var headTimeout: String?
     @Option(name: .customLong("max-head-bytes"), help: "431 for request heads larger than this.") var maxHeadBytes: String?
+    @Option(name: .customLong("event-ring-size"), help: "Events kept.") var eventRingSize: String?
+    @Option(name: .customLong("memory-high-fraction"), help: "memory_high threshold, a fraction of the limit.") var memoryHighFraction: String?
+    @Option(name: .customLong("memory-high-samples"), help: "memory_high after this many samples above.") var memoryHighSamples: String?
+    @Option(name: .customLong("memory-high-clear-fraction"), help: "memory_high_cleared below this fraction.") var memoryHighClearFraction: String?
+    @Option(name: .customLong("memory-high-metric"), help: "working_set or current.") var memoryHighMetric: String?
+    @Option(name: .customLong("growth-window"), help: "memory_growth's trend window, e.g. 10m.") var growthWindow: String?
+    @Option(name: .customLong("growth-horizon"), help: "memory_growth when the limit is this near, e.g. 1h.") var growthHorizon: String?
+    @Option(name: .customLong("stall-after-intervals"), help: "sampler_stall after a gap of this many intervals.") var stallAfterIntervals: String?
+    @Option(name: .customLong("limit-hit-quiet"), help: "a new limit_hit after this long without one.") var limitHitQuiet: String?
 
     var flags: [String: String] {
         var f: [String: String] = [:]
@@ -36,6 +45,10 @@ struct ServeCommand: AsyncParsableCommand {
             ("socket_mode", socketMode), ("socket_group", socketGroup), ("cgroup", cgroup),
             ("read_environment", readEnvironment), ("log_level", logLevel), ("max_connections", maxConnections),
             ("idle_timeout", idleTimeout), ("head_timeout", headTimeout), ("max_head_bytes", maxHeadBytes),
+            ("event_ring_size", eventRingSize), ("memory_high_fraction", memoryHighFraction),
+            ("memory_high_samples", memoryHighSamples), ("memory_high_clear_fraction", memoryHighClearFraction),
+            ("memory_high_metric", memoryHighMetric), ("growth_window", growthWindow), ("growth_horizon", growthHorizon),
+            ("stall_after_intervals", stallAfterIntervals), ("limit_hit_quiet", limitHitQuiet),
         ]
         for (k, v) in pairs { if let v { f[k] = v } }
         // --pid and --pidfile replace whatever the file says about the other.
