@@ -179,6 +179,42 @@ struct RealEventTests {
         #expect(daemon.stderr.contains("event \(oom.int("sequence") ?? 0) oom_kill: OOM kill"), "one log line per event outside systemd")
     }
 
+    /// werkzeug-shaped: the root is the whole server. When it is OOM-killed the target is lost
+    /// too; the kill still names it (read from the cgroup it left if it was reaped at once).
+    @Test(.enabled(if: canRun))
+    func anOOMKilledRootIsNamedThenLost() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let cgroup = try Self.cgroup(limit: 100 * Self.mib)
+        let go = dir.file("go")
+        let root = try TestProcess(shell: """
+            \(cgroup.enterCommand) && exec \(TestPython.executable) -c 'import os, time
+            held = []
+            while True:
+                if os.path.exists("\(go)"):
+                    b = bytearray(16 << 20)
+                    for j in range(0, len(b), 4096): b[j] = 1
+                    held.append(b)
+                time.sleep(0.1)'
+            """)
+        let (daemon, socket) = try Self.startDaemon(dir, pid: root.pid)
+        defer { daemon.stop() }
+        #expect(pollHTTP(socket, "/v1/snapshot") { ($0.json?.object("target")?.int("process_count") ?? 0) == 1 } != nil)
+        try "go".write(toFile: go, atomically: true, encoding: .utf8)
+        let both = poll(timeout: 30) { () -> ([String: Any], [String: Any])? in
+            let all = Self.events(socket)
+            guard let oom = all.first(where: { $0.string("kind") == "oom_kill" }),
+                  let lost = all.first(where: { $0.string("kind") == "target_lost" }) else { return nil }
+            return (oom, lost)
+        }
+        let (oom, lost) = try #require(both, "no oom_kill and target_lost: \(Self.events(socket))\n\(daemon.description)")
+        #expect(oom.array("processes")?.first?.int("pid") == Int(root.pid), "\(oom)")
+        #expect(oom.array("processes")?.first?.string("role") == "master")
+        #expect((oom.array("processes")?.first?.int("rss_bytes") ?? 0) > 16 << 20)
+        #expect(lost.int("pid") == Int(root.pid))
+        #expect((oom.int("sequence") ?? .max) < (lost.int("sequence") ?? 0), "the kill, then the loss")
+    }
+
     /// Issue 14: a worker leaking 6 MiB a second, growth window 20 s: memory_growth comes before
     /// the OOM kill, names the worker, and its time to the limit is within 25 % of what the
     /// kernel's own usage readings over the same window give.

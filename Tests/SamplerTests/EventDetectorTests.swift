@@ -285,6 +285,29 @@ struct Watch {
         #expect(w.tick().map(\.kind) == [.targetFound])
     }
 
+    /// werkzeug: the root is the server. OOM-killed and reaped at once, the next sample has no
+    /// target and reads no cgroup; the count read from the cgroup it left names the root.
+    @Test func anOOMKilledRootIsNamedFromTheCgroupItLeft() {
+        var w = Watch(Scene(workers: 0))
+        w.scene.mode = .werkzeug
+        w.scene.values[.memoryOOMKills] = 3
+        w.settle()
+        w.scene.found = false
+        w.scene.cgroup = nil
+        w.scene.values = MetricValues()
+        let (s, d) = w.scene.take()
+        let events = w.detector.observe(s, d, intervalNanos: w.scene.interval, departed: DepartedCgroup(path: "/drum", oomKills: 4))
+        #expect(events.map(\.kind) == [.oomKill, .targetLost])
+        #expect(events.first?.processes.map(\.pid) == [100] && events.first?.processes.first?.role == .master)
+        #expect(events.first?.count == 1)
+        // Another cgroup's count, or an unchanged one, is no kill.
+        var again = Watch(Scene(workers: 0))
+        again.settle()
+        again.scene.found = false
+        let (s2, d2) = again.scene.take()
+        #expect(again.detector.observe(s2, d2, intervalNanos: again.scene.interval, departed: DepartedCgroup(path: "/other", oomKills: 9)).map(\.kind) == [.targetLost])
+    }
+
     /// A worker that exited just before the target was lost is still reported.
     @Test func aHeldExitIsNotLostWithTheTarget() {
         var w = Watch()

@@ -6,10 +6,12 @@ import Synchronization
 /// Event detection after each tick, on the sampler's queue: the detector compares the new
 /// sample with the previous one, the events go to the log (the ring /v1/events reads) and to
 /// the journal or the log, and the sample's detail gets the time to the limit. Its cost per tick
-/// is the detector's: no kernel reads, no allocation in a tick where nothing changed.
+/// is the detector's: no allocation in a tick where nothing changed, and no kernel read but the
+/// departed cgroup's counter, once, when the target goes (`DepartedCgroupProbe`).
 final class EventStage: @unchecked Sendable {
     // Touched only from `process`, which the sampling loop calls on its queue, one tick at a time.
     private var detector: EventDetector
+    private let departedCgroup = DepartedCgroupProbe()
     private let reconfiguration = Mutex<EventSettings?>(nil)
     let log: EventLog
     private let reporter: EventReporter
@@ -25,7 +27,7 @@ final class EventStage: @unchecked Sendable {
         if let settings = reconfiguration.withLock({ pending in defer { pending = nil }; return pending }) {
             detector.apply(settings)
         }
-        let events = detector.observe(sample, detail, intervalNanos: intervalNanos)
+        let events = detector.observe(sample, detail, intervalNanos: intervalNanos, departed: departedCgroup.look(detail))
         detail.timeToLimitSeconds = detector.timeToLimitSeconds
         for event in events { reporter.report(log.append(event)) }
     }

@@ -53,8 +53,11 @@ public struct EventDetector {
     public var timeToLimitSeconds: Double? { growth.timeToLimitSeconds }
 
     /// The events between the previous sample and this one, in the order they are best read:
-    /// a stall first, then the target, OOM kills, processes, the limit, memory levels and trend.
-    public mutating func observe(_ sample: Sample, _ detail: SampleDetail, intervalNanos: UInt64) -> [EventRecord] {
+    /// a stall first, then OOM kills, the target, processes, the limit, memory levels and trend.
+    /// `departed`: the OOM-kill count of the cgroup the target just left (`DepartedCgroupProbe`),
+    /// which this sample no longer reads.
+    public mutating func observe(_ sample: Sample, _ detail: SampleDetail, intervalNanos: UInt64,
+                                 departed: DepartedCgroup? = nil) -> [EventRecord] {
         var events: [EventRecord] = []
         func event(_ kind: EventKind) -> EventRecord {
             EventRecord(kind: kind, wallNanos: sample.wallNanos, monoNanos: sample.monoNanos,
@@ -89,6 +92,8 @@ public struct EventDetector {
         let sameRoot = wasFound && isFound && oldRoot.map(ProcessChanges.Key.init) == newRoot.map(ProcessChanges.Key.init)
             && beforeDetail.target.rootPid == detail.target.rootPid
         var changes = ProcessChanges()
+        // Told after the OOM kills: a killed root is the cause, its loss the effect.
+        var targetEvents: [EventRecord] = []
         if wasFound && !isFound {
             changes.gone = live
             flushHeldExits(into: &events, event)
@@ -97,23 +102,27 @@ public struct EventDetector {
             e.mode = beforeDetail.target.mode
             e.reason = detail.target.message
             e.setProcesses(live.map { EventProcess($0, lifetimeNanos: lifetime($0, detail)) })
-            events.append(e)
+            targetEvents.append(e)
         } else if !wasFound && isFound {
-            events.append(targetFound(event(.targetFound), detail))
+            targetEvents.append(targetFound(event(.targetFound), detail))
         } else if wasFound && isFound && !sameRoot {
             changes = ProcessChanges(before: live, after: [])
             flushHeldExits(into: &events, event)
-            events.append(targetChanged(event(.targetChanged), from: beforeDetail, oldRoot, to: detail, newRoot))
+            targetEvents.append(targetChanged(event(.targetChanged), from: beforeDetail, oldRoot, to: detail, newRoot))
         } else if wasFound && isFound {
             if before.generation != sample.generation {
-                events.append(targetChanged(event(.targetChanged), from: beforeDetail, oldRoot, to: detail, newRoot))
+                targetEvents.append(targetChanged(event(.targetChanged), from: beforeDetail, oldRoot, to: detail, newRoot))
             }
             changes = ProcessChanges(before: live, after: detail.processes)
         }
 
         // OOM kills, attributed to what vanished.
         let sameCgroup = beforeDetail.cgroup != nil && beforeDetail.cgroup == detail.cgroup
-        let kills = sameCgroup ? rise(.memoryOOMKills, before, sample) : 0
+        var kills = sameCgroup ? rise(.memoryOOMKills, before, sample) : 0
+        if !sameCgroup, let departed, departed.path == beforeDetail.cgroup?.path,
+           let old = before.values[.memoryOOMKills], Double(departed.oomKills) > old {
+            kills = UInt64(Double(departed.oomKills) - old)
+        }
         if var held = heldOOM {
             held.kills += kills
             events.append(oomKill(event(.oomKill), kills: held.kills, before: held.before, held.beforeDetail, victims: changes.gone, detail))
@@ -125,6 +134,8 @@ public struct EventDetector {
                 events.append(oomKill(event(.oomKill), kills: kills, before: before, beforeDetail, victims: changes.gone, detail))
             }
         }
+
+        events += targetEvents
 
         // The root and its workers (children the model spawns come and go: not events).
         if sameRoot {
