@@ -65,7 +65,8 @@ public struct EventDetector {
         }
         defer {
             previous = (sample, detail)
-            live = detail.processes.filter { !$0.exited }
+            // Shares the sample's array (no copy) unless a process has exited.
+            live = detail.processes.contains { $0.exited } ? detail.processes.filter { !$0.exited } : detail.processes
             previousIntervalNanos = intervalNanos
         }
         guard let (before, beforeDetail) = previous else {
