@@ -23,11 +23,16 @@ public final class Daemon: Sendable {
     private let loop: SamplingLoop
     private let supervisionQueue = DispatchQueue(label: "drum-monitor.supervision")
 
+    /// Throws `HistoryDoesNotFit` before allocating a history the daemon's memory cannot hold.
     public init(config: DaemonConfig, loader: ConfigLoader, logger: Logger) throws {
         self.loader = loader
         self.logger = logger
         systemd = SystemdNotifier(logger: logger)
         self.config = Mutex(config)
+        if let raised = FileLimit.raiseSoftToHard() { logger.info("raised the open-file limit from \(raised.from) to \(raised.to)") }
+        let room = MemoryRoom.measure(logger: logger)
+        logger.info("allocating the history: \(config.historyDescription); \(room?.description ?? "the daemon's memory limit is unknown")")
+        if let refusal = room?.refusal(config) { throw HistoryDoesNotFit(description: refusal) }
         history = History(capacity: config.capacity, intervalNanos: config.intervalNanos)
         events = EventStage(settings: config.events, log: EventLog(capacity: config.eventRingSize),
                             reporter: EventReporter(destination: EventReporter.destination(environment: ProcessEnvironment.current()),
@@ -158,6 +163,15 @@ public final class Daemon: Sendable {
             || new.maxConnections != old.maxConnections || new.idleTimeoutSeconds != old.idleTimeoutSeconds
             || new.headTimeoutSeconds != old.headTimeoutSeconds || new.maxHeadBytes != old.maxHeadBytes {
             logger.warning("socket and query-server settings take effect at the next restart")
+        }
+        if new.capacity != old.capacity {
+            // The old ring stays allocated while the new one is filled.
+            if let refusal = MemoryRoom.measure(logger: logger)?.refusal(new) {
+                logger.error("reload refused; keeping the running configuration: \(refusal)")
+                systemd.ready(status: "reload refused (see log); " + statusLine())
+                return
+            }
+            logger.info("reallocating the history: \(new.historyDescription)")
         }
         history.reconfigure(capacity: new.capacity, intervalNanos: new.intervalNanos)
         events.log.resize(to: new.eventRingSize)

@@ -16,8 +16,16 @@ public enum OneShotSample {
         public var targetFound: Bool
     }
 
+    public struct NoSuchProcess: Error, CustomStringConvertible {
+        public let pid: Int32
+        public var description: String { "no process with pid \(pid)" }
+    }
+
     /// `pid`, else `rootOf`, else discovery picks the target; `cgroup` overrides its cgroup.
+    /// A pid no process has is an error (`NoSuchProcess`), not a measurement of something else.
     public static func take(pid: Int32?, rootOf: Int32?, cgroup: String?, overSeconds seconds: Double) throws -> Result {
+        // kill(pid, 0): ESRCH means no such process; EPERM means one we may not signal.
+        if let asked = pid ?? rootOf, kill(asked, 0) != 0, errno == ESRCH { throw NoSuchProcess(pid: asked) }
         let target: TargetSpec = pid.map { .pid($0) } ?? rootOf.map { .rootOf($0) } ?? .discover
         let sampler = try Sampler(configuration: SamplerConfiguration(target: target, cgroupOverride: cgroup, fallbackPid: getpid()))
         let intervalNanos = UInt64(seconds * 1e9)

@@ -21,16 +21,45 @@ public final class History: Sendable {
     public var capacity: Int { state.withLock { $0.ring.capacity } }
     public var intervalNanos: UInt64 { state.withLock { $0.ring.intervalNanos } }
 
+    /// The memory a history of `capacity` samples takes (its ring's arrays).
+    public static func bytesNeeded(capacity: Int) -> Int { SampleRing.bytes(capacity: capacity) }
+
+    /// Samples copied per hold of the lock while a reconfigured ring is filled.
+    static let copyChunk = 4096
+
     /// A new capacity or interval (configuration reload): the newest samples that fit are kept.
-    public func reconfigure(capacity: Int, intervalNanos: UInt64) {
-        state.withLock { s in
-            guard capacity != s.ring.capacity || intervalNanos != s.ring.intervalNanos else { return }
-            var ring = SampleRing(capacity: capacity, intervalNanos: intervalNanos)
-            let held = s.ring.samples(after: 0, limit: s.ring.count).samples
-            for sample in held.suffix(capacity) { ring.append(sample) }
-            s.ring = ring
+    ///
+    /// The new ring is allocated and filled outside the lock, a chunk of samples per hold, so
+    /// the sampler's appends and the queries wait at most for one chunk's copy; the last few
+    /// samples are copied and the rings swapped under the lock, so no append falls between.
+    /// The old ring is freed after the lock is released. Callers serialize reconfigurations
+    /// (the daemon's reload does). `betweenChunks` runs outside the lock (a test hook).
+    public func reconfigure(capacity: Int, intervalNanos: UInt64, betweenChunks: () -> Void = {}) {
+        guard state.withLock({ capacity != $0.ring.capacity || intervalNanos != $0.ring.intervalNanos }) else { return }
+        var ring = SampleRing(capacity: capacity, intervalNanos: intervalNanos)
+        // Logical index of the next sample to copy: the oldest of the newest `capacity`.
+        var next = state.withLock { $0.ring.appended - Swift.min($0.ring.count, capacity) }
+        while true {
+            let chunk: [Sample]? = state.withLock { s in
+                // Appends meanwhile may have overwritten the oldest samples not yet copied.
+                next = Swift.max(next, s.ring.appended - s.ring.count)
+                let end = s.ring.appended
+                guard end - next > Self.copyChunk else {
+                    for i in next..<end { ring.append(s.ring.sample(at: i)) }
+                    swap(&s.ring, &ring)
+                    return nil
+                }
+                defer { next += Self.copyChunk }
+                return (next..<next + Self.copyChunk).map { s.ring.sample(at: $0) }
+            }
+            guard let chunk else { break }
+            betweenChunks()
+            for sample in chunk { ring.append(sample) }
         }
     }
+
+    /// Whether the lock is free right now (tests check that the reconfigure hook runs outside it).
+    var lockIsAvailable: Bool { state.withLockIfAvailable { _ in true } ?? false }
 
     public func append(_ sample: Sample, detail: SampleDetail) {
         state.withLock { s in

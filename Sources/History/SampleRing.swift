@@ -5,7 +5,7 @@ import SampleModel
 /// of the ring; per metric, `SuffixExtremes` answers max and min, and running sums answer the
 /// average, in time that does not grow with the window's length.
 /// Not thread-safe; `History` guards it.
-public struct SampleRing {
+public struct SampleRing: Sendable {
     public let capacity: Int
     /// The nominal interval: a sample at time t stands for (t − interval, t].
     public let intervalNanos: UInt64
@@ -38,8 +38,22 @@ public struct SampleRing {
         values = [Double](repeating: .nan, count: capacity * Metric.count)
         sums = [Double](repeating: 0, count: (capacity + 1) * Metric.count)
         counts = [UInt32](repeating: 0, count: (capacity + 1) * Metric.count)
-        maxima = [SuffixExtremes](repeating: SuffixExtremes(capacity: capacity, maxima: true), count: Metric.count)
-        minima = [SuffixExtremes](repeating: SuffixExtremes(capacity: capacity, maxima: false), count: Metric.count)
+        // One deque each, allocated now: `repeating:` would share one buffer that the first
+        // append then copies 2 × Metric.count times, under History's lock.
+        maxima = (0..<Metric.count).map { _ in SuffixExtremes(capacity: capacity, maxima: true) }
+        minima = (0..<Metric.count).map { _ in SuffixExtremes(capacity: capacity, maxima: false) }
+    }
+
+    /// The bytes a ring of `capacity` samples allocates: what `init` allocates, counted array by
+    /// array (the configuration checks it against `max_history_bytes` and the daemon's cgroup).
+    public static func bytes(capacity: Int) -> Int {
+        let m = Metric.count
+        let perSample = MemoryLayout<UInt64>.stride + MemoryLayout<Int64>.stride + MemoryLayout<UInt64>.stride // sequences, wall, mono
+            + MemoryLayout<UInt32>.stride // generations
+            + m * MemoryLayout<Double>.stride // values
+            + 2 * m * MemoryLayout<UInt32>.stride // maxima and minima deques
+        let running = (capacity + 1) * m * (MemoryLayout<Double>.stride + MemoryLayout<UInt32>.stride) // sums, counts
+        return capacity * perSample + running
     }
 
     public var count: Int { Swift.min(appended, capacity) }

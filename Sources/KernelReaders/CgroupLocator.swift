@@ -97,6 +97,16 @@ public struct CgroupLocator: Sendable {
         return locate(entries: try ProcCgroupEntry.parse(HeldFile.read(file), path: file), source: file)
     }
 
+    /// Locates a configured cgroup (a path as /proc/PID/cgroup names it) in every hierarchy.
+    public func locate(configuredPath path: String) -> CgroupSet {
+        var entries = mounts.compactMap { mount -> ProcCgroupEntry? in
+            if case .v1(let c) = mount.kind { return ProcCgroupEntry(hierarchyID: 1, controllers: c, path: path) }
+            return nil
+        }
+        entries.append(ProcCgroupEntry(hierarchyID: 0, controllers: [], path: path))
+        return locate(entries: entries, source: "the configured cgroup \(path)")
+    }
+
     public func locate(entries: [ProcCgroupEntry], source: String) -> CgroupSet {
         if mounts.isEmpty {
             let none = Reading<CgroupLocation>.unavailable("no cgroup file system is mounted")

@@ -25,11 +25,12 @@ public struct CgroupMount: Sendable, Equatable {
 }
 
 public enum CgroupMounts {
-    /// Parses mountinfo: `ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL…] - FSTYPE SOURCE SUPEROPTS`.
+    /// Parses mountinfo: `ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL…] - FSTYPE SOURCE SUPEROPTS`,
+    /// and returns the cgroup mounts that can be seen (see `visible`).
     /// Mount points are rebased from `hostPrefix` onto `cgroupRoot` so fixture trees work.
     public static func parse(_ bytes: [UInt8], path: String, hostPrefix: String = "/sys/fs/cgroup",
                              cgroupRoot: String = "/sys/fs/cgroup") throws(KernelFileError) -> [CgroupMount] {
-        var mounts: [CgroupMount] = []
+        var entries: [Entry] = []
         for line in Parse.lines(bytes) {
             let fields = line.split(separator: ASCII.space).map { unescapeOctal(Array($0)) }
             guard let dash = fields.firstIndex(of: "-") else {
@@ -38,26 +39,70 @@ public enum CgroupMounts {
             guard dash >= 6, fields.count >= dash + 4 else {
                 throw KernelFileError.malformed(path, "too few fields", line: line)
             }
-            let fsType = fields[dash + 1]
-            guard fsType == "cgroup" || fsType == "cgroup2" else { continue }
-            let root = fields[3]
-            var mountPoint = fields[4]
-            if hostPrefix != cgroupRoot {
-                if mountPoint == hostPrefix || mountPoint.hasPrefix(hostPrefix + "/") {
-                    mountPoint = cgroupRoot + mountPoint.dropFirst(hostPrefix.count)
-                } else {
-                    mountPoint = cgroupRoot + mountPoint
-                }
+            guard let id = Int(fields[0]), let parent = Int(fields[1]) else {
+                throw KernelFileError.malformed(path, "mount ids are not numbers", line: line)
             }
+            let fsType = fields[dash + 1]
+            var mount: CgroupMount?
             if fsType == "cgroup2" {
-                mounts.append(CgroupMount(kind: .v2, root: root, mountPoint: mountPoint))
-            } else {
+                mount = CgroupMount(kind: .v2, root: fields[3], mountPoint: fields[4])
+            } else if fsType == "cgroup" {
                 let options = fields[dash + 3].split(separator: ",").map(String.init)
                 let known: Set<String> = ["rw", "ro", "noprefix", "xattr", "clone_children", "cpuset_v2_mode",
                                           "nsdelegate", "memory_localevents", "memory_recursiveprot", "favordynmods"]
                 let controllers = options.filter { !known.contains($0) && !$0.hasPrefix("release_agent=") }
-                mounts.append(CgroupMount(kind: .v1(controllers: controllers), root: root, mountPoint: mountPoint))
+                mount = CgroupMount(kind: .v1(controllers: controllers), root: fields[3], mountPoint: fields[4])
             }
+            entries.append(Entry(id: id, parent: parent, mountPoint: fields[4], cgroup: mount))
+        }
+        return visible(entries).map { mount in
+            var mount = mount
+            if hostPrefix != cgroupRoot {
+                if mount.mountPoint == hostPrefix || mount.mountPoint.hasPrefix(hostPrefix + "/") {
+                    mount.mountPoint = cgroupRoot + mount.mountPoint.dropFirst(hostPrefix.count)
+                } else {
+                    mount.mountPoint = cgroupRoot + mount.mountPoint
+                }
+            }
+            return mount
+        }
+    }
+
+    /// One mountinfo line: what deciding visibility needs, and the cgroup mount if it is one.
+    struct Entry {
+        var id: Int
+        var parent: Int
+        var mountPoint: String
+        var cgroup: CgroupMount?
+    }
+
+    /// The cgroup mounts not covered by a later mount. mountinfo lists mounts in the order they
+    /// were made, shadowed ones included: a container runtime that mounts a fresh cgroup file
+    /// system (or a tmpfs holding one) over the inherited one leaves both listed, and only the last
+    /// is what a path resolves to. A later mount at the same point or above it covers a mount,
+    /// unless it is one the mount itself sits on (its parent chain).
+    static func visible(_ entries: [Entry]) -> [CgroupMount] {
+        var parentOf: [Int: Int] = [:]
+        for e in entries { parentOf[e.id] = e.parent }
+        func sitsOn(_ mount: Entry, _ other: Int) -> Bool {
+            var id = mount.parent
+            for _ in 0..<entries.count {
+                if id == other { return true }
+                guard let next = parentOf[id], next != id else { return false }
+                id = next
+            }
+            return false
+        }
+        func covers(_ above: String, _ below: String) -> Bool {
+            above == below || above == "/" || below.hasPrefix(above + "/")
+        }
+        var mounts: [CgroupMount] = []
+        for (i, entry) in entries.enumerated() {
+            guard let mount = entry.cgroup else { continue }
+            let covered = entries[(i + 1)...].contains { later in
+                covers(later.mountPoint, entry.mountPoint) && !sitsOn(entry, later.id)
+            }
+            if !covered { mounts.append(mount) }
         }
         return mounts
     }

@@ -18,7 +18,7 @@ final class CgroupV1Memory: CgroupMemoryReader {
         stat = hold(dir + "/memory.stat")
         oomControl = hold(dir + "/memory.oom_control")
         failcnt = hold(dir + "/memory.failcnt")
-        limits = location.selfAndAncestors.map { (location.cgroupPath(ofDirectory: $0), hold($0 + "/memory.limit_in_bytes")) }
+        limits = holdAtEachLevel(location, "memory.limit_in_bytes")
     }
 
     func read(hostTotalBytes: UInt64?) -> MemoryReading {
@@ -27,19 +27,21 @@ final class CgroupV1Memory: CgroupMemoryReader {
         let statValues = stat.keyed(["total_inactive_file", "hierarchical_memory_limit"])
         let oomKill = oomControl.keyed(["oom_kill"])[0]
 
-        var candidates = limits.map { (path: $0.path, bytes: $0.file.unsigned().value) }
-        // A limit above the visible mount root (in a container) shows only here.
-        if let hierarchical = statValues[1].value, hierarchical < unlimitedThreshold,
-           !candidates.contains(where: { $0.bytes.map { $0 <= hierarchical } ?? false }) {
-            candidates.append((path: "", bytes: hierarchical))
+        var candidates = limits.map { (path: $0.path, bytes: $0.file.unsigned()) }
+        // A limit above the visible mount root (in a container) shows only here; without it the
+        // smallest visible limit may not be the real one.
+        switch statValues[1] {
+        case .value(let hierarchical):
+            if hierarchical < unlimitedThreshold, !candidates.contains(where: { $0.bytes.value.map { $0 <= hierarchical } ?? false }) {
+                candidates.append((path: "", bytes: .value(hierarchical)))
+            }
+        case .unavailable(let why):
+            candidates.append((path: "", bytes: .unavailable(why)))
         }
         var limit = effectiveLimit(candidates, hostTotal: hostTotalBytes)
         if case .value(var l) = limit, case .cgroup("") = l.source {
             l.source = .aboveMount(location.mountPoint)
             limit = .value(l)
-        }
-        if case .unavailable = limit, case .unavailable(let why) = limits.first?.file ?? .unavailable("no limit file") {
-            limit = .unavailable(why)
         }
 
         return MemoryReading(

@@ -26,9 +26,7 @@ final class CgroupV2Memory: CgroupMemoryReader {
         stat = hold(dir + "/memory.stat")
         events = hold(dir + "/memory.events")
         pressure = hold(dir + "/memory.pressure")
-        // The root cgroup has no memory.max; every other level may.
-        limits = location.selfAndAncestors.filter { $0 != location.mountPoint }
-            .map { (location.cgroupPath(ofDirectory: $0), hold($0 + "/memory.max")) }
+        limits = holdAtEachLevel(location, "memory.max")
         peakFile = hold(dir + "/memory.peak")
         intervalPeakFile = hold(dir + "/memory.peak", writable: true)
         if case .value = intervalPeakFile { peakResets = true } else { peakResets = false }
@@ -68,13 +66,14 @@ final class CgroupV2Memory: CgroupMemoryReader {
     }
 
     /// memory.max: a number of bytes, or `max`.
-    private func maxValue(_ file: Reading<HeldFile>) -> UInt64? {
-        guard case .value(let f) = file else { return nil }
-        return try? f.withContents { bytes throws(KernelFileError) -> UInt64 in
-            let text = bytes.trimmingSpace()
-            if text.equals("max") { return .max }
-            return try Parse.singleUnsigned(bytes, path: f.path)
-        }
+    private func maxValue(_ file: Reading<HeldFile>) -> Reading<UInt64> {
+        guard case .value(let f) = file else { return file.map { _ in 0 } }
+        do {
+            return .value(try f.withContents { bytes throws(KernelFileError) -> UInt64 in
+                if bytes.trimmingSpace().equals("max") { return .max }
+                return try Parse.singleUnsigned(bytes, path: f.path)
+            })
+        } catch { return .unavailable("\(error)") }
     }
 
     private func pressureAvg10(line prefix: StaticString) -> Reading<Double> {

@@ -90,11 +90,14 @@ struct IntervalPeakFromLifetime {
 let unlimitedThreshold: UInt64 = 0x7FFF_FFFF_FFFF_0000
 
 /// Picks the smallest limit over a cgroup and its ancestors; none, or one above the host's RAM,
-/// means the host's MemTotal.
-func effectiveLimit(_ limits: [(path: String, bytes: UInt64?)], hostTotal: UInt64?) -> Reading<EffectiveLimit> {
+/// means the host's MemTotal. A level whose limit cannot be read makes the limit unknown, with
+/// that level's reason: the smallest of the others might not be the real one, and a removed
+/// cgroup (every file ENODEV) must not read as "unlimited, so the host's RAM".
+func effectiveLimit(_ limits: [(path: String, bytes: Reading<UInt64>)], hostTotal: UInt64?) -> Reading<EffectiveLimit> {
     var best: EffectiveLimit?
-    for (path, bytes) in limits {
-        guard let bytes, bytes < unlimitedThreshold else { continue }
+    for (path, reading) in limits {
+        guard case .value(let bytes) = reading else { return .unavailable(reading.reason ?? "") }
+        guard bytes < unlimitedThreshold else { continue }
         if let current = best, current.bytes <= bytes { continue }
         best = EffectiveLimit(bytes: bytes, source: .cgroup(path))
     }
@@ -103,49 +106,4 @@ func effectiveLimit(_ limits: [(path: String, bytes: UInt64?)], hostTotal: UInt6
     }
     if let best { return .value(best) }
     return .unavailable("no cgroup limit and the host's MemTotal is unknown")
-}
-
-/// Holds a control file open if it exists; remembers why not otherwise.
-func hold(_ path: String, writable: Bool = false) -> Reading<HeldFile> {
-    do { return .value(try HeldFile(path: path, writable: writable)) } catch { return .unavailable("\(error)") }
-}
-
-extension Reading where Value == HeldFile {
-    func unsigned() -> Reading<UInt64> {
-        switch self {
-        case .unavailable(let r): return .unavailable(r)
-        case .value(let file):
-            do {
-                return .value(try file.withContents { bytes throws(KernelFileError) in
-                    try Parse.singleUnsigned(bytes, path: file.path)
-                })
-            } catch { return .unavailable("\(error)") }
-        }
-    }
-
-    /// Reads `key value` lines and returns the values of `keys` (each missing key is an error).
-    func keyed(_ keys: [StaticString]) -> [Reading<UInt64>] {
-        switch self {
-        case .unavailable(let r): return keys.map { _ in .unavailable(r) }
-        case .value(let file):
-            var found = [UInt64?](repeating: nil, count: keys.count)
-            do {
-                try file.withContents { bytes throws(KernelFileError) in
-                    try Parse.keyValueLines(bytes, path: file.path) { key, value in
-                        var i = 0
-                        while i < keys.count {
-                            if found[i] == nil, key.equals(keys[i]) { found[i] = value; return }
-                            i += 1
-                        }
-                    }
-                }
-            } catch { return keys.map { _ in .unavailable("\(error)") } }
-            var readings: [Reading<UInt64>] = []
-            readings.reserveCapacity(keys.count)
-            for i in keys.indices {
-                readings.append(found[i].map { .value($0) } ?? .unavailable("\(file.path): no '\(keys[i])' entry"))
-            }
-            return readings
-        }
-    }
 }

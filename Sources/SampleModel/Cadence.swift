@@ -8,29 +8,35 @@ public struct Cadence: Sendable, Equatable {
     public var lastTickMono: UInt64 = 0
     public var maxLatenessNanos: UInt64 = 0
     /// The most recent latenesses, for percentiles.
-    private var recentLateness: [UInt64] = []
-    private var recentNext = 0
+    private var recent = LatenessBuckets()
 
-    static let recentCapacity = 4096
+    static var recentCapacity: Int { LatenessBuckets.recentCapacity }
 
     public init() {}
 
-    /// Keeps one tick's lateness (the sampling loop calls this once per tick).
+    /// One tick that ran at `mono` for the timer's deadlines from `earliestDeadline` on: `fires`
+    /// of them (more than 1 when the loop stalled or overran; the ones in between never ran).
+    /// Lateness counts from the earliest deadline, so a stall shows as the whole gap rather than
+    /// as the lateness behind the last deadline it skipped.
+    public mutating func recordTick(at mono: UInt64, earliestDeadline: UInt64, fires: UInt64, intervalNanos: UInt64) {
+        let lateness = mono > earliestDeadline ? mono - earliestDeadline : 0
+        ticks &+= 1
+        missedTicks &+= Swift.max(fires, 1) - 1
+        if lateness > intervalNanos / 10 { lateTicks &+= 1 }
+        lastTickMono = mono
+        record(latenessNanos: lateness)
+    }
+
+    /// Keeps one tick's lateness (`recordTick` calls this once per tick). O(1).
     public mutating func record(latenessNanos: UInt64) {
-        if recentLateness.count < Self.recentCapacity {
-            recentLateness.append(latenessNanos)
-        } else {
-            recentLateness[recentNext] = latenessNanos
-            recentNext = (recentNext + 1) % Self.recentCapacity
-        }
+        recent.record(latenessNanos)
         if latenessNanos > maxLatenessNanos { maxLatenessNanos = latenessNanos }
     }
 
-    /// Lateness percentile (0...1) over the recent ticks, in nanoseconds.
+    /// Lateness percentile (0...1) over the most recent ticks (up to 4,096), in nanoseconds,
+    /// within 1/32 of the exact nearest-rank value (see `LatenessBuckets`). O(1): a walk over a
+    /// fixed number of buckets.
     public func latenessPercentile(_ p: Double) -> UInt64? {
-        guard !recentLateness.isEmpty else { return nil }
-        let sorted = recentLateness.sorted()
-        let index = Swift.min(sorted.count - 1, Swift.max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))
-        return sorted[index]
+        recent.percentile(p)
     }
 }

@@ -34,7 +34,7 @@ public final class SamplingLoop: Sendable {
     /// `firstSample` runs on the sampler's queue once that first sample is in.
     public func start(firstSample: (@Sendable () -> Void)? = nil) {
         queue.async { [self] in
-            tick(scheduled: Clock.monotonicNanos(), fires: 1)
+            tick(earliestDeadline: Clock.monotonicNanos(), fires: 1)
             firstSample?()
             schedule()
         }
@@ -71,25 +71,20 @@ public final class SamplingLoop: Sendable {
         timer.setEventHandler { [self] in
             guard let timer = confined.timer else { return }
             let fires = Swift.max(UInt64(timer.data), 1)
+            // The first deadline this run stands for: after a stall (SIGSTOP, an overrun) that is
+            // the first one missed, so the lateness is the whole gap.
+            let earliest = confined.firstDeadline &+ confined.firesSeen &* confined.intervalNanos
             confined.firesSeen &+= fires
-            let scheduled = confined.firstDeadline &+ (confined.firesSeen &- 1) &* confined.intervalNanos
-            tick(scheduled: scheduled, fires: fires)
+            tick(earliestDeadline: earliest, fires: fires)
         }
         confined.timer = timer
         timer.resume()
     }
 
-    private func tick(scheduled: UInt64, fires: UInt64) {
+    private func tick(earliestDeadline: UInt64, fires: UInt64) {
         let (sample, detail) = confined.sampler.tick()
-        let lateness = sample.monoNanos > scheduled ? sample.monoNanos - scheduled : 0
         let interval = confined.intervalNanos
-        cadence.withLock { c in
-            c.ticks &+= 1
-            c.missedTicks &+= fires - 1
-            if lateness > interval / 10 { c.lateTicks &+= 1 }
-            c.lastTickMono = sample.monoNanos
-            c.record(latenessNanos: lateness)
-        }
+        cadence.withLock { $0.recordTick(at: sample.monoNanos, earliestDeadline: earliestDeadline, fires: fires, intervalNanos: interval) }
         sink(sample, detail)
     }
 }

@@ -48,6 +48,10 @@ import Testing
         BadFile(name: "a hex interval on line 1", bytes: Array("interval: 0x10\n".utf8), line: 1, key: "interval"),
         BadFile(name: "a hex duration number on line 2", bytes: Array("interval: 1s\nretention: 0x10h\n".utf8), line: 2, key: "retention"),
         BadFile(name: "a signed count on line 1", bytes: Array("max_connections: +5\n".utf8), line: 1, key: "max_connections"),
+        // Issue 11 item 9: SwiftNIO binds at most 103 bytes (the kernel 107); 104-107 passed the check.
+        BadFile(name: "a 104-byte socket path on line 2", bytes: Array("interval: 1s\nsocket: /\(String(repeating: "s", count: 103))\n".utf8), line: 2, key: "socket"),
+        // Issue 11 item 12: the group must exist, or serve fails at start.
+        BadFile(name: "a socket group that does not exist on line 1", bytes: Array("socket_group: nosuchgroup-\(UInt32.random(in: 0...UInt32.max))\n".utf8), line: 1, key: "socket_group"),
         BadFile(name: "not UTF-8 on line 2", bytes: Array("interval: 1s\nsocket_group: \"".utf8) + [0xff, 0xfe] + Array("\"\n".utf8), line: 2, key: "socket_group"),
     ]
 
@@ -78,8 +82,8 @@ import Testing
         YAMLCase(name: "an alias is the value of its anchor", text: "interval: &i 2s\nretention: *i\n",
                  shows: ["interval: 2s", "retention: 2s"]),
         // The alias names the anchored node, so a bad value is reported on the anchor's line.
-        YAMLCase(name: "a bad aliased value on the anchor's line", text: "socket_group: &g wheel\npidfile: *g\n",
-                 error: "FILE:1: key 'pidfile': must be an absolute path, got 'wheel'"),
+        YAMLCase(name: "a bad aliased value on the anchor's line", text: "socket_group: &g root\npidfile: *g\n",
+                 error: "FILE:1: key 'pidfile': must be an absolute path, got 'root'"),
         YAMLCase(name: "an undefined alias", text: "interval: 1s\nretention: *nope\n",
                  error: "FILE:2: key 'retention': not valid YAML: found undefined alias"),
         YAMLCase(name: "a second document", text: "a: 1\n---\nb: 2\n",
@@ -91,7 +95,8 @@ import Testing
         YAMLCase(name: "a mapping key", text: "interval: 1s\n? {a: 1}\n: 2\n", error: "FILE:2: keys must be plain words"),
         YAMLCase(name: "a key given twice", text: "interval: 1s\nretention: 1h\ninterval: 2s\n",
                  error: "FILE:3: key 'interval': given twice"),
-        YAMLCase(name: "quoted null stays a string", text: "socket_group: \"null\"\n", shows: ["socket_group: null"]),
+        YAMLCase(name: "quoted null stays a string", text: "pidfile: \"null\"\n",
+                 error: "FILE:1: key 'pidfile': must be an absolute path, got 'null'"),
         YAMLCase(name: "plain null is unset", text: "socket_group: null\npidfile: ~\n", shows: ["socket_group: ", "pidfile: "]),
         YAMLCase(name: "a null interval is empty", text: "interval: ~\n",
                  error: "FILE:1: key 'interval': must be a duration like 100ms, 1s, 5m, 1h; got ''"),
@@ -115,6 +120,69 @@ import Testing
         case .failure(let errors):
             #expect("\(errors)" == c.error.replacingOccurrences(of: "FILE", with: file.path))
         }
+    }
+
+    /// Issue 11 items 7 and 26: a history that cannot be allocated is refused, with what it would
+    /// need (it passed check-config and serve was OOM-killed).
+    @Test(arguments: ["interval: 19.71s\nretention: 87600h\n", "interval: 10ms\nretention: 24h\n"])
+    func historyLargerThanTheBoundIsRefused(_ text: String) throws {
+        let file = try ConfigFile(text)
+        guard case .failure(let errors) = file.load() else {
+            Issue.record("accepted: \(text)")
+            return
+        }
+        let message = "\(errors)"
+        #expect(message.contains("max_history_bytes"), "\(message)")
+        #expect(message.contains("GiB"), "does not say how much it would need: \(message)")
+    }
+
+    @Test(arguments: [("256M", 256 << 20), ("1G", 1 << 30), ("1.5GiB", 3 << 29), ("2097152", 2 << 20), ("512KiB", nil), ("1GB", nil),
+                      ("-1G", nil), ("0x10M", nil), ("1e9", nil), ("2T", nil), ("", nil)] as [(String, Int?)])
+    func historyBoundIsASize(_ text: String, _ bytes: Int?) throws {
+        // A small event ring: the smallest bound (2M) is to hold the default retention's samples.
+        let file = try ConfigFile("max_history_bytes: \"\(text)\"\nevent_ring_size: 10\n")
+        switch file.load() {
+        case .success(let config): #expect(config.maxHistoryBytes == bytes, "\(text)")
+        case .failure(let errors):
+            #expect(bytes == nil, "\(text): \(errors)")
+            #expect("\(errors)".contains("key 'max_history_bytes': must be a size from 1M to 1T"), "\(errors)")
+        }
+    }
+
+    /// The default bound holds the shortest interval for the default retention.
+    @Test func defaultBoundHoldsTenMillisecondsForAnHour() throws {
+        let config = try ConfigFile("interval: 10ms\n").load().get()
+        #expect(config.historyBytes <= config.maxHistoryBytes)
+        #expect(config.effectiveSettings.contains("max_history_bytes: 256M"))
+    }
+
+    /// A socket every local user may write works, with a warning; the default does not warn.
+    @Test func worldWritableSocketIsWarnedAbout() throws {
+        #expect(try ConfigFile("socket_mode: \"0666\"\n").load().get().warnings
+                == ["socket_mode 0666 lets every local user query the daemon and take its connections; 0660 with socket_group limits it to a group"])
+        #expect(try ConfigFile("socket_mode: \"0664\"\n").load().get().warnings.isEmpty)
+        #expect(try ConfigFile("").load().get().warnings.isEmpty)
+    }
+
+    @Test func pidMustBePositive() throws {
+        guard case .failure(let e) = try ConfigFile("pid: -5\n").load() else { Issue.record("pid -5 accepted"); return }
+        #expect("\(e)".hasSuffix("key 'pid': must be a positive whole number (a pid), or 0 to discover DRUM; got '-5'"), "\(e)")
+    }
+
+    /// Every key's --help text shows its default as check-config prints it.
+    @Test func optionHelpShowsTheDefault() {
+        for key in DaemonConfig.keys {
+            let shown = key.show(DaemonConfig())
+            #expect(DaemonConfig.optionHelp(key.name).hasSuffix("(default: \(shown.isEmpty ? "none" : shown))"), "\(key.name)")
+        }
+    }
+
+    /// log_format: text or json.
+    @Test func logFormat() throws {
+        #expect(try ConfigFile("log_format: json\n").load().get().logFormat == .json)
+        #expect(try ConfigFile("").load().get().logFormat == .text)
+        guard case .failure(let e) = try ConfigFile("log_format: yaml\n").load() else { Issue.record("yaml accepted"); return }
+        #expect("\(e)".hasSuffix("key 'log_format': must be text or json; got 'yaml'"))
     }
 
     /// Environment variables override the file; a bad value names the variable and its layer.

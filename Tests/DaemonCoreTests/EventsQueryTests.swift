@@ -23,14 +23,15 @@ import Testing
             Self.page([(2, "oom_kill", "OOM kill: worker 102 was killed"), (3, "worker_replaced", "worker 102 replaced by 103")], next: 3),
         ]
         do {
-            try EventsQuery(since: nil, limit: nil, kinds: nil).run(follow: true, json: false, everySeconds: 1, get: { target in
+            try EventsQuery(since: nil, limit: nil, kinds: nil).run(follow: true, json: false, everySeconds: 1, get: { target throws(UnixHTTPClient.Failure) in
                 asked.append(target)
-                guard asked.count <= pages.count else { throw StopFollowing() }
+                // The daemon stops: the query ends as any query would, "not running".
+                guard asked.count <= pages.count else { throw UnixHTTPClient.Failure(status: .notRunning, description: "drum-monitor is not running") }
                 return (200, pages[asked.count - 1])
             }, output: { printed.append($0) }, sleep: { _ in })
             Issue.record("follow ended by itself")
         } catch {
-            #expect(error.exitCode == 3)
+            #expect(error.status == .notRunning)
         }
         #expect(asked == ["/v1/events", "/v1/events?since=1", "/v1/events?since=1", "/v1/events?since=3"])
         #expect(printed.count == 2, "an empty page prints nothing while following: \(printed)")
@@ -46,11 +47,14 @@ import Testing
         try EventsQuery(since: 9, limit: nil, kinds: nil).run(follow: false, json: false, everySeconds: 1,
                                                              get: { _ in (200, Self.page([], next: 9)) }, output: { printed.append($0) })
         #expect(printed == ["no events"])
-        #expect(throws: EventsQuery.Failure.self) {
+        #expect(throws: EventsQuery.Failure(description: "drum-monitor: the daemon answered 400: parameter 'kind' must be event kinds", status: .failure)) {
             try EventsQuery(since: nil, limit: nil, kinds: "oom").run(follow: false, json: false, everySeconds: 1,
                 get: { _ in (400, Array(#"{"error":"parameter 'kind' must be event kinds"}"#.utf8)) }, output: { _ in })
         }
+        #expect(throws: EventsQuery.Failure(description: "drum-monitor is busy: all connections in use", status: .busy)) {
+            try EventsQuery(since: nil, limit: nil, kinds: nil).run(follow: false, json: false, everySeconds: 1,
+                get: { _ in (503, Array(#"{"error":"busy: all connections in use"}"#.utf8)) }, output: { _ in })
+        }
     }
 
-    struct StopFollowing: Error {}
 }

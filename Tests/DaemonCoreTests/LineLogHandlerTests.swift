@@ -41,4 +41,21 @@ import Testing
         logger.info("hello", metadata: ["alpha": "1", "zone": "override"])
         #expect(log.lines == ["<6>hello alpha=1 zone=override"])
     }
+
+    /// `log_format: json`: one object per line, text escaped (a newline stays inside its line),
+    /// metadata in its own object; under journald still after the <N> prefix, which journald strips.
+    @Test(arguments: [true, false])
+    func jsonLinesAreOneObjectEach(_ journal: Bool) throws {
+        let log = CapturedLog()
+        var logger = Logger(label: "test") { label in LineLogHandler(label: label, level: .trace, journal: journal, format: .json, stream: log) }
+        logger[metadataKey: "pid"] = "42"
+        logger.error("bad \"pidfile\"\nsecond line / slash")
+        #expect(log.lines.count == 1, "\(log.lines)")
+        let line = try #require(log.lines.first)
+        let prefix = journal ? "<3>" : ""
+        #expect(line.hasPrefix(prefix + "{\"time\":\""), "\(line)")
+        #expect(line.hasSuffix(#","level":"error","message":"bad \"pidfile\"\nsecond line / slash","metadata":{"pid":"42"}}"#), "\(line)")
+        let time = line.dropFirst(prefix.count + #"{"time":""#.count).prefix(24)
+        #expect(time.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/) != nil, "\(time)")
+    }
 }

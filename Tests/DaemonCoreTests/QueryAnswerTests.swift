@@ -3,6 +3,10 @@
 import Testing
 @testable import DaemonCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite struct QueryAnswerTests {
     static let snapshot = """
     {"sequence":42,"time":"2024-02-29T23:59:58.123Z","time_unix_ns":1709251198123000000,"interval_seconds":1,
@@ -73,5 +77,47 @@ import Testing
         let snapshot = Self.snapshot.replacingOccurrences(of: "536870912", with: huge).replacingOccurrences(of: "1.254", with: "-\(huge)")
             .replacingOccurrences(of: "0.25}", with: "\(huge)}")
         _ = try QueryAnswer.humanText(.snapshot, Array(snapshot.utf8))
+    }
+
+    /// What `query` does with each kind of answer: busy has its own status, a stale /healthz is
+    /// shown and fails, other errors fail with the daemon's message.
+    @Test func outcomes() {
+        let busy = Array(#"{"error":"busy: all 256 connections are in use; try again"}"#.utf8)
+        #expect(QueryOutcome.of(.snapshot, status: 503, body: busy) == .fail(.busy, "drum-monitor is busy: all 256 connections are in use; try again"))
+        #expect(QueryOutcome.of(.health, status: 503, body: busy) == .fail(.busy, "drum-monitor is busy: all 256 connections are in use; try again"))
+        #expect(QueryOutcome.of(.health, status: 503, body: Array(#"{"status":"stale"}"#.utf8)) == .show(exit: .failure))
+        #expect(QueryOutcome.of(.window, status: 400, body: Array(#"{"error":"seconds: not a duration"}"#.utf8))
+                == .fail(.failure, "drum-monitor: the daemon answered 400: seconds: not a duration"))
+        #expect(QueryOutcome.of(.snapshot, status: 503, body: Array(#"{"error":"starting"}"#.utf8)) == .fail(.failure, "drum-monitor: the daemon answered 503: starting"))
+        #expect(QueryOutcome.of(.snapshot, status: 200, body: []) == .show(exit: .success))
+    }
+
+    @Test func connectFailures() {
+        let missing = QueryOutcome.connectFailure("/run/x.sock", errno: ENOENT)
+        #expect(missing.status == .notRunning)
+        #expect(missing.description == """
+            drum-monitor is not running: nothing listens on /run/x.sock (No such file or directory).
+            See `systemctl status drum-monitor`, or pass --socket PATH (or --instance NAME) if it serves elsewhere.
+            """)
+        #expect(QueryOutcome.connectFailure("/run/x.sock", errno: ECONNREFUSED).status == .notRunning)
+        #expect(QueryOutcome.connectFailure("/run/x.sock", errno: EACCES).status == .permissionDenied)
+        #expect(QueryOutcome.connectFailure("/run/x.sock", errno: EACCES).description.hasPrefix("permission denied on /run/x.sock"))
+    }
+
+    @Test func instanceNamesMapToSockets() throws {
+        #expect(try Instance.socketPath("model-a") == "/run/drum-monitor/model-a.sock")
+        #expect(try Instance.socketPath("a@b:c\\x2d") == "/run/drum-monitor/a@b:c\\x2d.sock")
+        for bad in ["", ".", "..", "a/b", "/etc/x", "x\u{0}", "x\n", String(repeating: "n", count: 100)] {
+            #expect(throws: Instance.BadName.self, "\(bad.debugDescription)") { try Instance.socketPath(bad) }
+        }
+    }
+
+    /// Each status on its own line of --help, under 80 columns so ArgumentParser does not wrap it.
+    @Test func exitStatusHelpFitsOnLines() {
+        let lines = ExitStatus.helpSection.split(separator: "\n")
+        #expect(lines.first == "EXIT STATUS")
+        #expect(lines.count == ExitStatus.allCases.count + 1)
+        for line in lines { #expect(line.count < 80, "\(line)") }
+        #expect(ExitStatus.allCases.map(\.rawValue) == [0, 1, 2, 3, 4, 5, 64])
     }
 }

@@ -1,6 +1,7 @@
 import Testing
 @testable import History
 import SampleModel
+import TestSupport
 
 /// The ring and its windows against a naive model: a plain array of everything appended, scanned.
 @Suite struct SampleRingTests {
@@ -71,7 +72,7 @@ import SampleModel
 
     @Test(arguments: [1, 2, 3, 31, 32, 33, 64, 100, 257])
     func randomAppendsAndWindowsMatchTheModel(capacity: Int) {
-        var rng = SystemRandomNumberGenerator()
+        var rng = SeededRandom(for: "SampleRingTests.randomAppendsAndWindowsMatchTheModel", instance: "capacity \(capacity)")
         let interval: UInt64 = 1_000_000_000
         var ring = SampleRing(capacity: capacity, intervalNanos: interval)
         var model = Model(capacity: capacity, intervalNanos: interval)

@@ -37,6 +37,75 @@ import Testing
         #expect(mount.directory(of: "/other") == nil)
     }
 
+    /// mountinfo inside `unshare --cgroup --pid --mount --fork` after a container runtime's
+    /// setup (tmpfs over /sys/fs/cgroup, a fresh v1 memory mount in it): the inherited mounts are
+    /// still listed, the memory one with root `/..` (above the namespace), then the new ones.
+    static let containerMountinfo = """
+    610 609 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+    611 610 0:29 /.. /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+    612 610 0:30 /.. /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct
+    614 610 0:32 /.. /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+    620 610 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+    700 610 0:80 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw
+    701 700 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+
+    """
+
+    @Test func theLastMountAtAMountPointIsTheVisibleOne() throws {
+        let t = try FixtureTree()
+        try t.write("proc/self/mountinfo", Self.containerMountinfo)
+        try t.write("proc/42/cgroup", "4:memory:/\n2:cpuacct:/..\n1:cpu:/..\n0::/\n")
+        let locator = try CgroupLocator(paths: t.paths)
+        #expect(locator.mounts == [CgroupMount(kind: .v1(controllers: ["memory"]), root: "/", mountPoint: t.path("sys/fs/cgroup/memory"))],
+                "the mounts under the covered tmpfs are hidden too")
+        let set = try locator.locate(pid: 42)
+        let memory = try #require(set.memory.value, "\(set.memory)")
+        #expect(memory.directory == t.path("sys/fs/cgroup/memory"))
+        #expect(memory.path == "/")
+        #expect(set.cpu.reason?.contains("no such hierarchy is mounted") == true, "\(set.cpu)")
+    }
+
+    @Test func aMountOnTopOfAnotherDoesNotHideIt() throws {
+        // 40 is listed after 35 but 35 sits on it (moved or re-listed): 35 stays visible; a mount
+        // below a cgroup mount (41) hides nothing above it.
+        let mi = """
+        35 40 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+        40 1 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw
+        41 35 0:90 / /sys/fs/cgroup/memory/x rw - tmpfs tmpfs rw
+
+        """
+        let mounts = try CgroupMounts.parse(Array(mi.utf8), path: "mi")
+        #expect(mounts.map(\.mountPoint) == ["/sys/fs/cgroup/memory"])
+    }
+
+    /// A cgroup namespace on a v2 host: `0::/` and a mount whose root is `/` show the container's
+    /// own cgroup; memory.max there is the limit, nothing above it is guessed.
+    @Test func cgroupNamespaceOnV2UsesTheContainersRoot() throws {
+        let t = try FixtureTree()
+        try t.write("proc/self/mountinfo", "900 800 0:40 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n")
+        try t.write("sys/fs/cgroup/cgroup.controllers", "cpu memory pids\n")
+        try t.write("sys/fs/cgroup/memory.max", "314572800\n")
+        try t.write("sys/fs/cgroup/memory.current", "60817408\n")
+        try t.write("sys/fs/cgroup/cpu.max", "max 100000\n")
+        try t.write("proc/42/cgroup", "0::/\n")
+        let set = try CgroupLocator(paths: t.paths).locate(pid: 42)
+        let memory = try #require(set.memory.value)
+        #expect(memory.directory == t.path("sys/fs/cgroup") && memory.selfAndAncestors == [t.path("sys/fs/cgroup")])
+        let r = CgroupMemory.reader(for: memory).read(hostTotalBytes: 24 << 30)
+        #expect(r.limit.value == EffectiveLimit(bytes: 300 << 20, source: .cgroup("/")))
+        #expect(r.current == .value(60817408))
+    }
+
+    @Test func configuredPathIsLocatedInEveryHierarchy() throws {
+        let t = try FixtureTree()
+        try t.write("proc/self/mountinfo", FixtureTree.hybridMountinfo)
+        try t.write("sys/fs/cgroup/unified/cgroup.controllers", "\n")
+        let set = try CgroupLocator(paths: t.paths).locate(configuredPath: "/svc")
+        #expect(set.memory.value?.directory == t.path("sys/fs/cgroup/memory/svc"))
+        #expect(set.cpu.value?.directory == t.path("sys/fs/cgroup/cpu/svc"))
+        #expect(set.cpuacct.value?.directory == t.path("sys/fs/cgroup/cpuacct/svc"))
+    }
+
     @Test func noCgroupAtAll() throws {
         let t = try FixtureTree()
         try t.write("proc/self/mountinfo", "22 1 0:21 / /proc rw - proc proc rw\n")
@@ -197,13 +266,79 @@ import Testing
         #expect(first.intervalPeak.value == IntervalPeak(bytes: 52428800, exact: false))
     }
 
-    @Test func v2GarbageMax() throws {
+    @Test func v2GarbageMaxMakesTheLimitUnavailableNamingTheFile() throws {
         let (t, loc) = try v2Tree()
         defer { withExtendedLifetime(t) {} }
         try t.write("sys/fs/cgroup/system.slice/drum.service/memory.max", "maximum\n")
-        // An unreadable level must not make a smaller limit elsewhere disappear.
+        // Not the ancestor's 768 MiB: the leaf's limit is unknown and might be smaller.
         let r = CgroupMemory.reader(for: loc).read(hostTotalBytes: 8 << 30)
-        #expect(r.limit.value?.source == .cgroup("/system.slice"))
+        let reason = try #require(r.limit.reason, "got \(r.limit)")
+        #expect(reason.contains("system.slice/drum.service/memory.max") && reason.contains("maximum"))
+        #expect(r.current == .value(52428800), "the other figures are still read")
+    }
+
+    @Test func v2LevelWithoutTheMemoryControllerHasNoLimitOfItsOwn() throws {
+        let (t, loc) = try v2Tree()
+        defer { withExtendedLifetime(t) {} }
+        try FileManager.default.removeItem(atPath: t.path("sys/fs/cgroup/system.slice/drum.service/memory.max"))
+        let r = CgroupMemory.reader(for: loc).read(hostTotalBytes: 8 << 30)
+        #expect(r.limit.value == EffectiveLimit(bytes: 805306368, source: .cgroup("/system.slice")))
+    }
+
+    @Test(arguments: ["garbage\n", "", "-1\n"])
+    func v1MalformedLeafLimitMakesTheLimitUnavailableNamingTheFile(_ content: String) throws {
+        let (t, loc) = try v1Tree()
+        defer { withExtendedLifetime(t) {} }
+        try t.write("sys/fs/cgroup/memory/svc/drum/memory.limit_in_bytes", content)
+        let r = CgroupMemory.reader(for: loc).read(hostTotalBytes: 8 << 30)
+        let reason = try #require(r.limit.reason, "got \(r.limit): an unreadable leaf limit was dropped from the minimum")
+        #expect(reason.contains("svc/drum/memory.limit_in_bytes"))
+    }
+
+    @Test func v1UnreadableAncestorLimitMakesTheLimitUnavailable() throws {
+        let (t, loc) = try v1Tree(leafLimit: "536870912\n")
+        defer { withExtendedLifetime(t) {} }
+        try FileManager.default.removeItem(atPath: t.path("sys/fs/cgroup/memory/svc/memory.limit_in_bytes"))
+        let reason = try #require(CgroupMemory.reader(for: loc).read(hostTotalBytes: 8 << 30).limit.reason)
+        #expect(reason.contains("memory/svc/memory.limit_in_bytes"))
+    }
+
+    @Test func v1WithoutHierarchicalLimitTheLimitIsUnavailable() throws {
+        let (t, loc) = try v1Tree()
+        defer { withExtendedLifetime(t) {} }
+        try t.write("sys/fs/cgroup/memory/svc/drum/memory.stat", "total_inactive_file 0\n")
+        // A limit above the visible part of the hierarchy shows only there: without it the
+        // smallest visible limit is not known to be the real one.
+        let reason = try #require(CgroupMemory.reader(for: loc).read(hostTotalBytes: 8 << 30).limit.reason)
+        #expect(reason.contains("hierarchical_memory_limit"))
+    }
+
+    /// A cgroup whose directory is gone (removed, or never there) has no limit to report: not
+    /// "unlimited, so the host's RAM".
+    @Test(arguments: [CgroupLocation.Version.v1, .v2])
+    func removedCgroupHasNoLimitNotTheHostsRAM(_ version: CgroupLocation.Version) throws {
+        let (t, loc) = try version == .v1 ? v1Tree() : v2Tree()
+        defer { withExtendedLifetime(t) {} }
+        var gone = loc
+        gone.directory += "/removed"
+        gone.path += "/removed"
+        let r = CgroupMemory.reader(for: gone).read(hostTotalBytes: 8 << 30)
+        #expect(r.limit.value == nil, "got \(r.limit)")
+        #expect(r.limit.reason?.contains("/removed/memory.") == true)
+        #expect(r.current.reason != nil)
+    }
+
+    /// In a cgroup namespace the mount shows the container's cgroup as its root: its memory.max
+    /// is the limit (only the host's real root cgroup lacks the file).
+    @Test func v2LimitAtTheTopOfAContainersMountCounts() throws {
+        let t = try FixtureTree()
+        let base = "sys/fs/cgroup"
+        try t.write(base + "/memory.max", "314572800\n")
+        try t.write(base + "/memory.current", "60817408\n")
+        let loc = CgroupLocation(version: .v2, path: "/", directory: t.path(base), mountPoint: t.path(base))
+        let r = CgroupMemory.reader(for: loc).read(hostTotalBytes: 8 << 30)
+        #expect(r.limit.value == EffectiveLimit(bytes: 300 << 20, source: .cgroup("/")))
+        #expect(r.current == .value(60817408))
     }
 }
 
@@ -218,17 +353,23 @@ import Testing
 }
 
 @Suite struct CgroupCPUFixtureTests {
-    @Test func v1QuotaAndThrottling() throws {
+    /// A v1 cpu hierarchy: no quota at the root, `quotaUs` per 100 ms on /svc.
+    func v1CPUTree(svcQuotaUs quotaUs: Int) throws -> FixtureTree {
         let t = try FixtureTree()
         try t.write("sys/fs/cgroup/cpu/cpu.cfs_quota_us", "-1\n")
         try t.write("sys/fs/cgroup/cpu/cpu.cfs_period_us", "100000\n")
-        try t.write("sys/fs/cgroup/cpu/svc/cpu.cfs_quota_us", "150000\n")
+        try t.write("sys/fs/cgroup/cpu/svc/cpu.cfs_quota_us", "\(quotaUs)\n")
         try t.write("sys/fs/cgroup/cpu/svc/cpu.cfs_period_us", "100000\n")
+        return t
+    }
+
+    @Test func v1QuotaAndThrottling() throws {
+        let t = try v1CPUTree(svcQuotaUs: 150000)
         try t.write("sys/fs/cgroup/cpu/svc/cpu.stat", "nr_periods 10\nnr_throttled 4\nthrottled_time 5000\n")
         try t.write("sys/fs/cgroup/cpuacct/svc/cpuacct.usage", "123456789\n")
         let cpu = CgroupLocation(version: .v1, path: "/svc", directory: t.path("sys/fs/cgroup/cpu/svc"), mountPoint: t.path("sys/fs/cgroup/cpu"))
         let acct = CgroupLocation(version: .v1, path: "/svc", directory: t.path("sys/fs/cgroup/cpuacct/svc"), mountPoint: t.path("sys/fs/cgroup/cpuacct"))
-        let r = CgroupCPUReader(cgroups: CgroupSet(memory: .unavailable("-"), cpu: .value(cpu), cpuacct: .value(acct))).read()
+        let r = try CgroupCPUFixtureTests.read(CgroupSet(memory: .unavailable("-"), cpu: .value(cpu), cpuacct: .value(acct)))
         #expect(r.usageNanos == .value(123456789))
         #expect(r.periods == .value(10))
         #expect(r.throttledPeriods == .value(4))
@@ -241,10 +382,47 @@ import Testing
         try t.write("sys/fs/cgroup/a/b/cpu.max", "max 100000\n")
         try t.write("sys/fs/cgroup/a/b/cpu.stat", "usage_usec 2000\nuser_usec 1000\nsystem_usec 1000\nnr_periods 3\nnr_throttled 1\nthrottled_usec 7\n")
         let loc = CgroupLocation(version: .v2, path: "/a/b", directory: t.path("sys/fs/cgroup/a/b"), mountPoint: t.path("sys/fs/cgroup"))
-        let r = CgroupCPUReader(cgroups: CgroupSet(memory: .value(loc), cpu: .value(loc), cpuacct: .value(loc))).read()
+        let r = try CgroupCPUFixtureTests.read(CgroupSet(memory: .value(loc), cpu: .value(loc), cpuacct: .value(loc)))
         #expect(r.usageNanos == .value(2_000_000))
         #expect(r.throttledNanos == .value(7000))
         #expect(r.limitCores == .value(0.5))
+    }
+
+    static func read(_ set: CgroupSet) throws -> CPUReading {
+        try #require(CgroupCPU.reader(for: set).value).read()
+    }
+
+    @Test func v1UnreadableQuotaMakesTheLimitUnavailable() throws {
+        let t = try v1CPUTree(svcQuotaUs: 50000)
+        try t.write("sys/fs/cgroup/cpu/svc/drum/cpu.stat", "nr_periods 0\nnr_throttled 0\nthrottled_time 0\n")
+        // No cpu.cfs_quota_us at the leaf: not "no quota there", an unknown limit.
+        let loc = CgroupLocation(version: .v1, path: "/svc/drum", directory: t.path("sys/fs/cgroup/cpu/svc/drum"), mountPoint: t.path("sys/fs/cgroup/cpu"))
+        let r = try Self.read(CgroupSet(memory: .unavailable("-"), cpu: .value(loc), cpuacct: .value(loc)))
+        let reason = try #require(r.limitCores.reason, "got \(r.limitCores)")
+        #expect(reason.contains("svc/drum/cpu.cfs_quota_us"))
+    }
+
+    /// On v2 cpu.stat is always there but cpu.max only where the parent enables the cpu
+    /// controller: a level without it has no quota of its own.
+    @Test func v2LeafWithoutTheCPUControllerTakesItsParentsQuota() throws {
+        let t = try FixtureTree()
+        try t.write("sys/fs/cgroup/a/cpu.max", "50000 100000\n")
+        try t.write("sys/fs/cgroup/a/b/cpu.stat", "usage_usec 1\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n")
+        let loc = CgroupLocation(version: .v2, path: "/a/b", directory: t.path("sys/fs/cgroup/a/b"), mountPoint: t.path("sys/fs/cgroup"))
+        #expect(try Self.read(CgroupSet(memory: .value(loc), cpu: .value(loc), cpuacct: .value(loc))).limitCores == .value(0.5))
+    }
+
+    @Test func v2QuotaAtTheTopOfAContainersMountCounts() throws {
+        let t = try FixtureTree()
+        try t.write("sys/fs/cgroup/cpu.max", "150000 100000\n")
+        try t.write("sys/fs/cgroup/cpu.stat", "usage_usec 1\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n")
+        let loc = CgroupLocation(version: .v2, path: "/", directory: t.path("sys/fs/cgroup"), mountPoint: t.path("sys/fs/cgroup"))
+        #expect(try Self.read(CgroupSet(memory: .value(loc), cpu: .value(loc), cpuacct: .value(loc))).limitCores == .value(1.5))
+    }
+
+    @Test func noCPUCgroupIsNoReaderWithTheReason() {
+        let set = CgroupSet(memory: .unavailable("m"), cpu: .unavailable("no cpu controller in x"), cpuacct: .unavailable("a"))
+        #expect(CgroupCPU.reader(for: set).reason == "no cpu controller in x")
     }
 
     @Test func v2MalformedMaxIsReported() throws {
@@ -252,7 +430,7 @@ import Testing
         try t.write("sys/fs/cgroup/a/cpu.max", "lots\n")
         try t.write("sys/fs/cgroup/a/cpu.stat", "usage_usec 1\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n")
         let loc = CgroupLocation(version: .v2, path: "/a", directory: t.path("sys/fs/cgroup/a"), mountPoint: t.path("sys/fs/cgroup"))
-        let r = CgroupCPUReader(cgroups: CgroupSet(memory: .value(loc), cpu: .value(loc), cpuacct: .value(loc))).read()
+        let r = try CgroupCPUFixtureTests.read(CgroupSet(memory: .value(loc), cpu: .value(loc), cpuacct: .value(loc)))
         #expect(r.limitCores.reason?.contains("cpu.max") == true)
     }
 }

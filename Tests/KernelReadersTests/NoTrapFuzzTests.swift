@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import KernelReaders
 
 /// Every parser takes arbitrary bytes (mutated real files, truncations, random noise) without
@@ -11,6 +12,7 @@ import Testing
         "12 13 4000\n",
         "4:memory:/a/b\n2:cpu,cpuacct:/a\n0::/x\n",
         "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n",
+        "610 609 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n614 610 0:32 /.. /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n700 610 0:80 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n701 700 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n",
         "9223372036854771712\n",
         "50000 100000\n",
         "42 (py) thon) S 7 42 42 0 -1 4194560 100 0 0 0 1234 567 -89 10 20 0 3 0 998877 1000000 2500 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 94000 94100 94200 140730000000000 140730000000123 140730000000200 140730000000300 0\n",
@@ -36,7 +38,7 @@ import Testing
     }
 
     @Test func parsersNeverTrap() {
-        var rng = SystemRandomNumberGenerator()
+        var rng = SeededRandom(for: "NoTrapFuzzTests.parsersNeverTrap")
         for seed in Self.seeds {
             for input in Self.mutations(of: Array(seed.utf8), &rng) {
                 input.withUnsafeBufferPointer { b in
@@ -56,6 +58,13 @@ import Testing
                 _ = Parse.decimal(input)
             }
         }
+    }
+
+    @Test func systemErrorsAreNamedBySwiftSystem() {
+        let e = KernelFileError(path: "/x/memory.current", kind: .read(errno: 19))
+        #expect(e.description == "/x/memory.current: cannot read: No such device (errno 19)")
+        #expect(e.errno?.rawValue == 19)
+        #expect(KernelFileError(path: "/x", kind: .malformed("bad")).errno == nil)
     }
 
     @Test func errorsNameTheFile() {

@@ -74,6 +74,25 @@ import TestSupport
         #expect((reading.oomKills.value ?? 0) >= 1)
     }
 
+    /// Issue 11 item 19: after `rmdir` every held file answers ENODEV; the limit is unavailable
+    /// with that reason, not the host's RAM with limit_source "host".
+    @Test(.enabled(if: canRun))
+    func aRemovedCgroupHasNoLimitNotTheHostsRAM() throws {
+        let cgroup = try TestCgroup(limitBytes: 200 << 20)
+        let location = CgroupLocation(version: .v1, path: cgroup.cgroupPath, directory: cgroup.memoryDir, mountPoint: RealSystem.v1Memory)
+        let reader = CgroupMemory.reader(for: location)
+        #expect(reader.read(hostTotalBytes: 24 << 30).limit.value?.bytes == 200 << 20)
+        try cgroup.remove()
+        let reading = reader.read(hostTotalBytes: 24 << 30)
+        #expect(reading.limit.value == nil, "got \(reading.limit)")
+        #expect(reading.limit.reason?.contains("memory.limit_in_bytes: cannot read: No such device") == true, "\(reading.limit)")
+        #expect(reading.current.reason?.contains("No such device") == true)
+
+        let cpu = try #require(try CgroupLocator().locate(configuredPath: cgroup.cgroupPath).cpu.value)
+        let cpuReading = try #require(CgroupCPU.reader(for: CgroupSet(memory: .unavailable("-"), cpu: .value(cpu), cpuacct: .value(cpu))).value).read()
+        #expect(cpuReading.limitCores.value == nil, "a removed cgroup has no known CPU limit either: \(cpuReading.limitCores)")
+    }
+
     @Test(.enabled(if: canRun))
     func heldFileSeesNewValuesAndGoneProcessFails() throws {
         let child = try TestProcess(shell: "exec sleep 600")

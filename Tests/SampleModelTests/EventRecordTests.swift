@@ -148,8 +148,8 @@ import SampleModel
 
     /// Random bytes, and random bytes behind a valid header and checksum: never a trap.
     @Test func randomSlotsNeverTrap() {
-        var rng = SeededGenerator(seed: SeededGenerator.seedFromEnvironment())
-        print("EventRecordTests.randomSlotsNeverTrap seed \(rng.seed) (replay: DRUM_MONITOR_TEST_SEED=\(rng.seed))")
+        var (rng, seed) = SeededGenerator.fromEnvironment("DRUM_MONITOR_TEST_SEED")
+        print("SEED EventRecordTests.randomSlotsNeverTrap: \(seed) (replay: DRUM_MONITOR_TEST_SEED=\(seed))")
         var slot = [UInt8](repeating: 0, count: EventRecordLayout.size)
         for round in 0..<400 {
             for i in slot.indices { slot[i] = UInt8.random(in: 0...255, using: &rng) }
@@ -201,25 +201,5 @@ import SampleModel
     @Test(arguments: [(512.0, "512 B"), (1536, "1.5 KiB"), (-1536, "-1.5 KiB"), (-0.5 * 1024 * 1024, "-512.0 KiB")] as [(Double, String)])
     func bytesWithSigns(_ value: Double, _ text: String) {
         #expect(ByteText.format(value) == text)
-    }
-}
-
-/// SplitMix64 with a printed seed: random unless DRUM_MONITOR_TEST_SEED replays one.
-struct SeededGenerator: RandomNumberGenerator {
-    let seed: UInt64
-    private var state: UInt64
-    init(seed: UInt64) { self.seed = seed; state = seed }
-
-    static func seedFromEnvironment() -> UInt64 {
-        if let text = getenv("DRUM_MONITOR_TEST_SEED").map({ String(cString: $0) }), let seed = UInt64(text) { return seed }
-        return UInt64.random(in: 0...UInt64.max)
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,7 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Testing
+import TestSupport
 import SampleModel
 @testable import Sampler
 
@@ -85,8 +83,7 @@ import SampleModel
 
     /// Jitter of a few MiB around a flat level: never growth worth an event.
     @Test func noiseIsNotGrowth() {
-        var rng = SeededGenerator(seed: SeededGenerator.seedFromEnvironment())
-        print("MemoryTrendTests.noiseIsNotGrowth seed \(rng.seed) (replay: DRUM_MONITOR_TEST_SEED=\(rng.seed))")
+        var rng = SeededRandom(for: "MemoryTrendTests/noiseIsNotGrowth")
         var r = Run()
         r.run(seconds: 3000) { _ in 700 * Self.mib + Double.random(in: -5...5, using: &rng) * Self.mib }
         #expect(r.events.isEmpty)
@@ -122,25 +119,5 @@ import SampleModel
         var trend = MemoryTrend(windowNanos: 600_000_000_000)
         for i in 0..<100_000 { trend.add(t: UInt64(i) * 100_000_000, value: Double(i % 77)) }
         #expect(trend.floors.count == MemoryTrend.buckets)
-    }
-}
-
-/// SplitMix64 with a printed seed: random unless DRUM_MONITOR_TEST_SEED replays one.
-struct SeededGenerator: RandomNumberGenerator {
-    let seed: UInt64
-    private var state: UInt64
-    init(seed: UInt64) { self.seed = seed; state = seed }
-
-    static func seedFromEnvironment() -> UInt64 {
-        if let text = getenv("DRUM_MONITOR_TEST_SEED").map({ String(cString: $0) }), let seed = UInt64(text) { return seed }
-        return UInt64.random(in: 0...UInt64.max)
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

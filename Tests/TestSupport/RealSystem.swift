@@ -73,6 +73,28 @@ public final class TestCgroup {
         dirs.map { "echo $$ > \($0)/cgroup.procs" }.joined(separator: " && ")
     }
 
+    /// Moves `pid` into this cgroup in the given controllers' hierarchies (all of them by default).
+    public func move(_ pid: Int32, controllers: [String] = ["memory", "cpu", "cpuacct"]) throws {
+        for controller in controllers where dirs.contains("/sys/fs/cgroup/\(controller)/\(name)") {
+            try write("cgroup.procs", "\(pid)", controller: controller)
+        }
+    }
+
+    /// Removes the cgroup's directories (it must be empty), as `rmdir` would.
+    public func remove() throws {
+        for dir in dirs where rmdir(dir) != 0 && errno != ENOENT {
+            throw CgroupError(message: "rmdir \(dir): errno \(errno)")
+        }
+    }
+
+    /// Makes the directories again after `remove()`: the same path, a new cgroup.
+    public func recreate(limitBytes: UInt64?) throws {
+        for dir in dirs { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false) }
+        if let limitBytes { try write("memory.limit_in_bytes", "\(limitBytes)") }
+    }
+
+    public struct CgroupError: Error { public let message: String }
+
     public func pids() -> [Int32] {
         RealSystem.read(memoryDir + "/cgroup.procs").split(separator: "\n").compactMap { Int32($0) }
     }

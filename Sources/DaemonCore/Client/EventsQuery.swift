@@ -48,28 +48,29 @@ public struct EventsQuery: Sendable {
         return out.joined(separator: "\n")
     }
 
-    public struct Failure: Error, CustomStringConvertible {
+    public struct Failure: Error, CustomStringConvertible, Equatable {
         public let description: String
-        public let exitCode: Int32
+        public let status: ExitStatus
     }
 
     /// Asks, prints, then (with `follow`) asks again for what came after, every `everySeconds`,
-    /// until `get` or `output` fails. `json`: the daemon's answers as they are, one per line.
+    /// until `get` fails (the daemon stopped: the same statuses as any query). `json`: the
+    /// daemon's answers as they are, one per line.
     public func run(follow: Bool, json: Bool, everySeconds: Double,
-                    get: (String) throws -> (status: Int, body: [UInt8]), output: (String) -> Void,
+                    get: (String) throws(UnixHTTPClient.Failure) -> (status: Int, body: [UInt8]), output: (String) -> Void,
                     sleep: (Double) -> Void = { s in usleep(UInt32(min(s, 60) * 1_000_000)) }) throws(Failure) {
         var since = self.since
         while true {
             let answer: (status: Int, body: [UInt8])
             do { answer = try get(target(since: since)) } catch {
-                throw Failure(description: "\(error)", exitCode: 3)
+                throw Failure(description: error.description, status: error.status)
             }
-            guard answer.status == 200 else {
-                throw Failure(description: "the daemon answered \(answer.status): \(QueryAnswer.errorMessage(answer.body))", exitCode: 1)
+            if case .fail(let status, let message) = QueryOutcome.of(.events, status: answer.status, body: answer.body) {
+                throw Failure(description: message, status: status)
             }
             let document: EventsDocument
             do { document = try Documents.decode(EventsDocument.self, answer.body) } catch {
-                throw Failure(description: "cannot read the daemon's answer: \(error)", exitCode: 1)
+                throw Failure(description: "drum-monitor: cannot read the daemon's answer: \(error)", status: .failure)
             }
             if json {
                 var text = String(decoding: answer.body, as: UTF8.self)

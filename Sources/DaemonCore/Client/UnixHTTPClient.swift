@@ -10,11 +10,15 @@ public struct UnixHTTPClient: Sendable {
 
     public init(socketPath: String) { self.socketPath = socketPath }
 
-    public struct Failure: Error, CustomStringConvertible { public let description: String }
+    public struct Failure: Error, CustomStringConvertible {
+        /// How `query` exits for it.
+        public var status: ExitStatus = .notRunning
+        public let description: String
+    }
 
     public func get(_ target: String) throws(Failure) -> (status: Int, body: [UInt8]) {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw Failure(description: "cannot create a socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw Failure(status: .failure, description: "cannot create a socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -23,34 +27,28 @@ public struct UnixHTTPClient: Sendable {
         addr.sun_family = sa_family_t(AF_UNIX)
         let pathBytes = Array(socketPath.utf8)
         guard pathBytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            throw Failure(description: "socket path \(socketPath) is too long")
+            throw Failure(status: .usage, description: "socket path \(socketPath) is too long")
         }
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in pathBytes.enumerated() { raw[i] = b } }
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        if rc != 0 {
-            let e = errno
-            if e == ENOENT || e == ECONNREFUSED {
-                throw Failure(description: "drum-monitor is not running (nothing listens on \(socketPath): \(String(cString: strerror(e))))")
-            }
-            throw Failure(description: "cannot connect to \(socketPath): \(String(cString: strerror(e)))")
-        }
+        if rc != 0 { throw QueryOutcome.connectFailure(socketPath, errno: errno) }
         let request = Array("GET \(target) HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n".utf8)
         var sent = 0
         while sent < request.count {
             let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { throw Failure(description: "cannot send the request: \(String(cString: strerror(errno)))") }
+            if n <= 0 { throw Failure(status: .failure, description: "cannot send the request: \(String(cString: strerror(errno)))") }
             sent += n
         }
         var response: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 { throw Failure(description: "no answer from \(socketPath): \(String(cString: strerror(errno)))") }
+            if n < 0 { throw Failure(status: .failure, description: "no answer from \(socketPath): \(String(cString: strerror(errno)))") }
             if n == 0 { break }
             response += chunk[0..<n]
-            if response.count > 64 << 20 { throw Failure(description: "answer larger than 64 MiB") }
+            if response.count > 64 << 20 { throw Failure(status: .failure, description: "answer larger than 64 MiB") }
         }
         return try parse(response)
     }
@@ -58,13 +56,16 @@ public struct UnixHTTPClient: Sendable {
     private func parse(_ response: [UInt8]) throws(Failure) -> (status: Int, body: [UInt8]) {
         let separator: [UInt8] = [13, 10, 13, 10]
         guard let headEnd = response.indices.first(where: { response[$0...].starts(with: separator) }) else {
-            throw Failure(description: "malformed answer from \(socketPath) (no end of headers)")
+            // The daemon closes at once when it cannot take a connection (older versions, without a 503).
+            throw Failure(status: .failure, description: response.isEmpty
+                ? "the daemon at \(socketPath) closed the connection without an answer (too many connections?)"
+                : "malformed answer from \(socketPath) (no end of headers)")
         }
         let head = String(decoding: response[..<headEnd], as: UTF8.self)
         let statusLine = head.split(separator: "\r\n", maxSplits: 1).first ?? ""
         let parts = statusLine.split(separator: " ")
         guard parts.count >= 2, parts[0].hasPrefix("HTTP/"), let status = Int(parts[1]) else {
-            throw Failure(description: "malformed status line from \(socketPath): \(statusLine)")
+            throw Failure(status: .failure, description: "malformed status line from \(socketPath): \(statusLine)")
         }
         return (status, Array(response[(headEnd + 4)...]))
     }

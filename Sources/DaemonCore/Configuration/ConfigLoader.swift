@@ -15,7 +15,9 @@ struct ConfigProblem: Error, CustomStringConvertible, Equatable {
 
 public struct ConfigErrors: Error, CustomStringConvertible {
     var problems: [ConfigProblem]
-    public var description: String { problems.map(\.description).joined(separator: "\n") }
+    public var description: String { lines.joined(separator: "\n") }
+    /// One line per problem.
+    public var lines: [String] { problems.map(\.description) }
 }
 
 /// Builds the configuration: defaults, then the YAML file, then DRUM_MONITOR_* variables, then
@@ -38,6 +40,14 @@ public struct ConfigLoader: Sendable {
     }
 
     public func load() throws(ConfigErrors) -> DaemonConfig {
+        let (config, errors) = resolve()
+        if let errors { throw errors }
+        return config
+    }
+
+    /// The configuration every layer gives, with the problems found (nil: none). With problems,
+    /// the settings that were valid still apply: serve uses its `log_format` to report them.
+    public func resolve() -> (DaemonConfig, ConfigErrors?) {
         var config = DaemonConfig()
         var problems: [ConfigProblem] = []
         if let file { problems += applyFile(file, to: &config) }
@@ -60,8 +70,7 @@ public struct ConfigLoader: Sendable {
         if problems.isEmpty {
             problems += config.crossCheck().map { ConfigProblem(source: file ?? "configuration", message: $0) }
         }
-        guard problems.isEmpty else { throw ConfigErrors(problems: problems) }
-        return config
+        return (config, problems.isEmpty ? nil : ConfigErrors(problems: problems))
     }
 
     static var knownKeys: String { DaemonConfig.keys.map(\.name).joined(separator: ", ") }

@@ -13,7 +13,7 @@ import Glibc
 public struct DaemonConfig: Equatable, Sendable {
     var intervalSeconds = 1.0
     var retentionSeconds = 3600.0
-    public internal(set) var socket = "/run/drum-monitor/drum-monitor.sock"
+    public internal(set) var socket = Self.runDirectory + "/drum-monitor.sock"
     var socketMode: mode_t = 0o660
     var socketGroup: String?
     var pid: Int32?
@@ -21,6 +21,8 @@ public struct DaemonConfig: Equatable, Sendable {
     var cgroup: String?
     var readEnvironment = true
     public internal(set) var logLevel: Logger.Level = .info
+    public internal(set) var logFormat: LogFormat = .text
+    var maxHistoryBytes = 256 << 20
     var maxConnections = 256
     var idleTimeoutSeconds = 30.0
     var headTimeoutSeconds = 10.0
@@ -29,14 +31,27 @@ public struct DaemonConfig: Equatable, Sendable {
     var events = EventSettings()
 
     public static let defaultPath = "/etc/drum-monitor/drum-monitor.yaml"
+    /// Where the daemon's sockets live: the default one, and NAME.sock for `query --instance NAME`.
+    public static let runDirectory = "/run/drum-monitor"
     static let minimumInterval = 0.01
-    /// A ring larger than this is a configuration mistake, not a plan (it would take ~2 GB).
+    /// A ring larger than this is a configuration mistake, not a plan (several GiB).
     static let maximumCapacity = 16_000_000
+    /// The longest socket path `serve` can bind: SwiftNIO's SocketAddress(unixDomainSocketPath:)
+    /// takes at most 103 bytes (BSD's sun_path is 104), though Linux allows 107.
+    public static let maximumSocketPathBytes = 103
 
     public init() {}
 
     var intervalNanos: UInt64 { UInt64((intervalSeconds * 1e9).rounded()) }
     var capacity: Int { max(1, Int((retentionSeconds / intervalSeconds).rounded(.down))) }
+    /// The memory the history takes: the history's own count for this capacity, and the event
+    /// ring's once full.
+    var historyBytes: Int { History.bytesNeeded(capacity: capacity) + EventRing.bytes(capacity: eventRingSize) }
+
+    /// The history in words, for the log and for messages about its size.
+    var historyDescription: String {
+        "\(capacity) samples (retention \(DurationText.format(seconds: retentionSeconds)) at interval \(DurationText.format(seconds: intervalSeconds))) and up to \(eventRingSize) events, \(ByteText.format(Double(historyBytes)))"
+    }
 
     var target: TargetSpec {
         if let pid { return .pid(pid) }
@@ -65,7 +80,9 @@ public struct DaemonConfig: Equatable, Sendable {
         }, show: { DurationText.format(seconds: $0.retentionSeconds) }),
         Key(name: "socket", help: "Unix socket path to serve on (unless systemd passes one)", apply: { c, v throws(ValueError) in
             guard v.hasPrefix("/") else { throw ValueError(message: "must be an absolute path, got '\(v)'") }
-            guard v.utf8.count < 108 else { throw ValueError(message: "is longer than the 107 bytes a Unix socket path may have") }
+            guard v.utf8.count <= maximumSocketPathBytes else {
+                throw ValueError(message: "is \(v.utf8.count) bytes long; a socket path may have at most \(maximumSocketPathBytes)")
+            }
             c.socket = v
         }, show: { $0.socket }),
         Key(name: "socket_mode", help: "permissions of the socket file, octal", apply: { c, v throws(ValueError) in
@@ -73,10 +90,15 @@ public struct DaemonConfig: Equatable, Sendable {
             c.socketMode = m
         }, show: { "0" + String($0.socketMode, radix: 8) }),
         Key(name: "socket_group", help: "group owning the socket file (empty: the daemon's)", apply: { c, v throws(ValueError) in
+            guard v.isEmpty || GroupLookup.exists(v) else {
+                throw ValueError(message: "no group '\(v)' on this host (see getent group); the socket could not be given to it")
+            }
             c.socketGroup = v.isEmpty ? nil : v
         }, show: { $0.socketGroup ?? "" }),
         Key(name: "pid", help: "watch this pid instead of discovering DRUM (0: discover)", apply: { c, v throws(ValueError) in
-            guard let p = DecimalText.wholeNumber(v).flatMap({ Int32(exactly: $0) }) else { throw ValueError(message: "must be a pid (a positive whole number) or 0, got '\(v)'") }
+            guard let p = DecimalText.wholeNumber(v).flatMap({ Int32(exactly: $0) }) else {
+                throw ValueError(message: "must be a positive whole number (a pid), or 0 to discover DRUM; got '\(v)'")
+            }
             c.pid = p == 0 ? nil : p
         }, show: { $0.pid.map(String.init) ?? "0" }),
         Key(name: "pidfile", help: "watch the pid in this file, re-read every tick (empty: discover)", apply: { c, v throws(ValueError) in
@@ -100,7 +122,17 @@ public struct DaemonConfig: Equatable, Sendable {
             }
             c.logLevel = level
         }, show: { $0.logLevel.rawValue }),
-        Key(name: "max_connections", help: "query connections open at once; more are closed at once", apply: { c, v throws(ValueError) in
+        Key(name: "log_format", help: "text, or json: one JSON object per line", apply: { c, v throws(ValueError) in
+            guard let format = LogFormat(rawValue: v.lowercased()) else { throw ValueError(message: "must be text or json; got '\(v)'") }
+            c.logFormat = format
+        }, show: { $0.logFormat.rawValue }),
+        Key(name: "max_history_bytes", help: "most memory the history may take (K, M, G: powers of 1024)", apply: { c, v throws(ValueError) in
+            guard let bytes = ByteSizeText.bytes(v), bytes >= 1 << 20, bytes <= 1 << 40 else {
+                throw ValueError(message: "must be a size from 1M to 1T, like 256M or 2G (powers of 1024); got '\(v)'")
+            }
+            c.maxHistoryBytes = bytes
+        }, show: { ByteSizeText.format($0.maxHistoryBytes) }),
+        Key(name: "max_connections", help: "query connections open at once", apply: { c, v throws(ValueError) in
             c.maxConnections = try integer(v, 1...65536)
         }, show: { String($0.maxConnections) }),
         Key(name: "idle_timeout", help: "close query connections silent this long", apply: { c, v throws(ValueError) in
@@ -149,6 +181,13 @@ public struct DaemonConfig: Equatable, Sendable {
 
     static func key(named name: String) -> Key? { keys.first { $0.name == name } }
 
+    /// A setting's --help text with its default, e.g. "sampling interval (minimum 10ms) (default: 1s)".
+    public static func optionHelp(_ name: String) -> String {
+        guard let key = key(named: name) else { preconditionFailure("no configuration key \(name)") }
+        let value = key.show(DaemonConfig())
+        return "\(key.help) (default: \(value.isEmpty ? "none" : value))"
+    }
+
     /// `key: value` for every setting, as check-config prints them.
     public var effectiveSettings: [String] { Self.keys.map { "\($0.name): \($0.show(self))" } }
 
@@ -189,7 +228,21 @@ public struct DaemonConfig: Equatable, Sendable {
         if Double(capacity) > Double(Self.maximumCapacity) {
             problems.append("'retention' / 'interval' = \(capacity) samples; at most \(Self.maximumCapacity) may be held")
         }
+        if historyBytes > maxHistoryBytes {
+            problems.append("the history would take \(historyDescription), more than 'max_history_bytes' (\(ByteSizeText.format(maxHistoryBytes))): "
+                            + "lengthen 'interval', shorten 'retention' or raise 'max_history_bytes'")
+        }
         return problems
+    }
+
+    /// Settings that work but are probably not meant (check-config prints them; serve logs them).
+    public var warnings: [String] {
+        var warnings: [String] = []
+        if socketMode & 0o002 != 0 {
+            warnings.append("socket_mode \(Self.key(named: "socket_mode")!.show(self)) lets every local user query the daemon and take its connections; "
+                            + "0660 with socket_group limits it to a group")
+        }
+        return warnings
     }
 
     var serverListen: ServerConfiguration.Listen { .path(socket, mode: socketMode, group: socketGroup) }

@@ -1,3 +1,4 @@
+import FoundationEssentials
 import Logging
 import SampleModel
 
@@ -17,19 +18,23 @@ public struct StandardErrorStream: LogOutputStream {
 
 /// swift-log handler writing one line per message to a stream, as swift-log's
 /// `StreamLogHandler` does. Under systemd (JOURNAL_STREAM set) each line starts with its syslog
-/// priority, `<2>`…`<7>`, so journald keeps the level; elsewhere lines carry a timestamp and the
-/// level in words.
+/// priority, `<2>`…`<7>`, so journald keeps the level (and strips the prefix); elsewhere text
+/// lines carry a timestamp and the level in words. In JSON format the rest of the line is one
+/// object: `{"time":…,"level":…,"message":…}`, plus `"metadata":{…}` when there is any.
 public struct LineLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
     let label: String
     let journal: Bool
+    let format: LogFormat
     private let stream: any LogOutputStream
 
-    public init(label: String, level: Logger.Level, journal: Bool, stream: any LogOutputStream = StandardErrorStream()) {
+    public init(label: String, level: Logger.Level, journal: Bool, format: LogFormat = .text,
+                stream: any LogOutputStream = StandardErrorStream()) {
         self.label = label
         self.logLevel = level
         self.journal = journal
+        self.format = format
         self.stream = stream
     }
 
@@ -50,21 +55,40 @@ public struct LineLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var line = journal ? "<\(Self.priority(event.level))>" : "\(RFC3339.format(wallNanos: Clock.wallNanos())) \(event.level.rawValue.uppercased()) "
-        line += event.message.description
-        let all = metadata.merging(event.metadata ?? [:]) { $1 }
-        if !all.isEmpty { line += " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") }
+        var line = journal ? "<\(Self.priority(event.level))>" : ""
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }.sorted { $0.key < $1.key }
+        switch format {
+        case .text:
+            if !journal { line += "\(RFC3339.format(wallNanos: Clock.wallNanos())) \(event.level.rawValue.uppercased()) " }
+            line += event.message.description
+            if !all.isEmpty { line += " " + all.map { "\($0.key)=\($0.value)" }.joined(separator: " ") }
+        case .json:
+            line += "{\"time\":\(Self.json(RFC3339.format(wallNanos: Clock.wallNanos()))),\"level\":\(Self.json(event.level.rawValue))"
+            line += ",\"message\":\(Self.json(event.message.description))"
+            if !all.isEmpty {
+                line += ",\"metadata\":{" + all.map { "\(Self.json($0.key)):\(Self.json("\($0.value)"))" }.joined(separator: ",") + "}"
+            }
+            line += "}"
+        }
         line += "\n"
         var stream = self.stream
         stream.write(line)
+    }
+
+    /// A JSON string (quoted and escaped; newlines in a message stay inside its one line).
+    static func json(_ text: String) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        guard let data = try? encoder.encode(text) else { return "\"\"" }
+        return String(decoding: data, as: UTF8.self)
     }
 }
 
 public enum LogSetup {
     /// Sets up swift-log once per process (swift-log allows only one bootstrap): stderr, with
     /// journald's priority prefixes when JOURNAL_STREAM says stderr is the journal.
-    public static func bootstrap(level: Logger.Level) {
+    public static func bootstrap(level: Logger.Level, format: LogFormat = .text) {
         let journal = getenv("JOURNAL_STREAM") != nil
-        LoggingSystem.bootstrap { label in LineLogHandler(label: label, level: level, journal: journal) }
+        LoggingSystem.bootstrap { label in LineLogHandler(label: label, level: level, journal: journal, format: format) }
     }
 }

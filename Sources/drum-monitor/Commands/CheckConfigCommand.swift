@@ -5,7 +5,8 @@ import DaemonCore
 struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
-        abstract: "Validate a configuration file (with DRUM_MONITOR_* overrides) and print the effective settings.")
+        abstract: "Validate a configuration file (with DRUM_MONITOR_* overrides) and print the effective settings.",
+        discussion: ExitStatus.helpSection)
 
     @Argument(help: "The file to check (default \(DaemonConfig.defaultPath)).") var file: String?
 
@@ -16,11 +17,12 @@ struct CheckConfigCommand: ParsableCommand {
         for warning in loader.warnings { writeStderr("warning: \(warning)\n") }
         do {
             let config = try loader.load()
+            for warning in config.warnings { writeStderr("warning: \(warning)\n") }
             print("\(path): OK")
             for setting in config.effectiveSettings { print("  \(setting)") }
         } catch {
             writeStderr("\(error)\n")
-            throw ExitCode(1)
+            throw ExitCode(ExitStatus.failure.rawValue)
         }
     }
 }
