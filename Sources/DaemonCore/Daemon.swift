@@ -89,6 +89,7 @@ public final class Daemon: Sendable {
         systemd.stopping()
         supervision.cancel()
         loop.stop()
+        events.flush()
         await server.close()
         try? await group.shutdownGracefully()
         logger.info("stopped")

@@ -3,6 +3,7 @@ import SampleModel
 import Synchronization
 import Testing
 import Foundation
+import Dispatch
 @testable import DaemonCore
 
 /// Events as the journal and the log get them, and the configuration keys of detection.
@@ -58,6 +59,7 @@ import Foundation
             return 0
         }
         plain.report(Self.oomKill())
+        plain.flush()
         #expect(log.lines.count == 1)
         #expect(log.lines.first?.contains("WARNING") == true)
         #expect(log.lines.first?.contains("event 7 oom_kill: OOM kill (memory 2.0 GiB of 2.0 GiB just before): worker 1234 (RSS 1.8 GiB), child 1300 (RSS 1000 B) were killed") == true)
@@ -70,9 +72,26 @@ import Foundation
         }
         journal.report(Self.oomKill())
         journal.report(Self.oomKill())
+        journal.flush()
         #expect(sent.withLock { $0 } == 2)
         #expect(failing.lines.filter { $0.contains("sd_journal_sendv failed") }.count == 1)
         #expect(failing.lines.filter { $0.contains("oom_kill:") }.count == 2)
+    }
+
+    /// A journal that does not take the entry must not hold up the caller (the sampler's queue):
+    /// report returns before the entry is sent. (Synchronous, the send below would wait out its
+    /// 10 s bound for a go that comes only after report returns, and find none.)
+    @Test func aStuckJournalDoesNotHoldUpTheSampler() {
+        let go = DispatchSemaphore(value: 0)
+        let waitedInVain = Mutex(false)
+        let reporter = EventReporter(destination: .journal, logger: CapturedLog().logger(journal: false)) { _ in
+            if go.wait(timeout: .now() + 10) == .timedOut { waitedInVain.withLock { $0 = true } }
+            return 0
+        }
+        reporter.report(Self.oomKill())
+        go.signal()
+        reporter.flush()
+        #expect(!waitedInVain.withLock { $0 })
     }
 
     /// The journal only when stderr is the stream JOURNAL_STREAM names.

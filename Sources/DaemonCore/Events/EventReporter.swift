@@ -1,4 +1,5 @@
 import CSystemd
+import Dispatch
 import Logging
 import SampleModel
 import Synchronization
@@ -8,7 +9,8 @@ import Glibc
 #endif
 
 /// Where each event is told as it happens: under systemd, one journal entry with a fixed
-/// MESSAGE_ID per kind and the event's fields (`EventJournal`); elsewhere one log line.
+/// MESSAGE_ID per kind and the event's fields (`EventJournal`); elsewhere one log line. Told on a
+/// queue of its own: a journald (or a stderr pipe) that does not read must not hold up sampling.
 final class EventReporter: Sendable {
     enum Destination: Sendable, Equatable {
         case journal
@@ -20,6 +22,7 @@ final class EventReporter: Sendable {
     /// sd_journal_sendv in production: 0 sent, a negative errno otherwise.
     private let sendEntry: @Sendable ([String]) -> Int32
     private let failureLogged = Atomic<Bool>(false)
+    private let queue = DispatchQueue(label: "drum-monitor.events")
 
     init(destination: Destination, logger: Logger, send: @escaping @Sendable ([String]) -> Int32 = EventJournal.send) {
         self.destination = destination
@@ -37,6 +40,13 @@ final class EventReporter: Sendable {
     }
 
     func report(_ event: EventRecord) {
+        queue.async { [self] in tell(event) }
+    }
+
+    /// Returns once every event reported so far has been told.
+    func flush() { queue.sync {} }
+
+    private func tell(_ event: EventRecord) {
         if destination == .journal {
             let rc = sendEntry(EventJournal.fields(event))
             if rc >= 0 { return }

@@ -32,6 +32,9 @@ final class EventStage: @unchecked Sendable {
         for event in events { reporter.report(log.append(event)) }
     }
 
+    /// Waits until the events detected so far have been told (at stop).
+    func flush() { reporter.flush() }
+
     /// New thresholds from a reload; taken at the next tick.
     func reconfigure(_ settings: EventSettings) {
         reconfiguration.withLock { $0 = settings }
