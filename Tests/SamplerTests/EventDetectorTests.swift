@@ -144,6 +144,20 @@ struct Watch {
         }
     }
 
+    /// The OOM reaper frees a victim's memory before it becomes a zombie: a sample may see it
+    /// alive with RSS 0. Its last RSS is the last it had (found with real DRUM: "rss_bytes": 0).
+    @Test func aVictimSeenWithItsMemoryAlreadyReapedKeepsItsLastRSS() {
+        var w = Watch()
+        w.settle()
+        w.scene[102] = Scene.process(102, rss: 0)
+        w.scene.values[.memoryOOMKills] = 1
+        #expect(w.tick().isEmpty)
+        w.scene[102] = nil
+        let events = w.tick()
+        #expect(events.map(\.kind) == [.oomKill])
+        #expect(events.first?.processes.first?.rssBytes == 300 << 20)
+    }
+
     @Test func anOOMKillWithNothingVanishingWasOutsideTheTree() {
         var w = Watch()
         w.settle()

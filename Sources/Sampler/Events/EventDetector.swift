@@ -65,8 +65,18 @@ public struct EventDetector {
         }
         defer {
             previous = (sample, detail)
-            // Shares the sample's array (no copy) unless a process has exited.
-            live = detail.processes.contains { $0.exited } ? detail.processes.filter { !$0.exited } : detail.processes
+            // Shares the sample's array (no copy) unless a process has exited or shows no memory.
+            var next = detail.processes.contains { $0.exited } ? detail.processes.filter { !$0.exited } : detail.processes
+            // A process being killed can be read after the OOM reaper freed its memory and before
+            // it is a zombie: RSS 0. What it had before is its last RSS (a live user process
+            // always has some).
+            if next.contains(where: { $0.rssBytes == 0 }) {
+                for i in next.indices where next[i].rssBytes == 0 {
+                    let key = ProcessChanges.Key(next[i])
+                    if let before = live.first(where: { ProcessChanges.Key($0) == key }) { next[i].rssBytes = before.rssBytes }
+                }
+            }
+            live = next
             previousIntervalNanos = intervalNanos
         }
         guard let (before, beforeDetail) = previous else {
