@@ -31,7 +31,10 @@ struct RealDrumEventTests {
         try cgroup.write("memory.limit_in_bytes", "\(limit)")
         try? cgroup.write("memory.memsw.limit_in_bytes", "\(limit)")
 
-        let (daemon, socket) = try RealEventTests.startDaemon(dir, pid: drum.pid)
+        // gunicorn's arbiter boots the new worker once it has reaped the old one; on a loaded
+        // machine that can take a few hundred milliseconds, so a replacement "within one
+        // interval" is asked at half a second.
+        let (daemon, socket) = try RealEventTests.startDaemon(dir, pid: drum.pid, interval: "500ms")
         defer { daemon.stop() }
         #expect(pollHTTP(socket, "/v1/snapshot", timeout: 60) { a in
             a.json?.object("target")?.int("process_count") == 3 && a.json?.object("cgroup")?.string("path") == cgroup.cgroupPath

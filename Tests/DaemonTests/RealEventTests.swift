@@ -96,9 +96,9 @@ struct RealEventTests {
         return cgroup
     }
 
-    static func startDaemon(_ dir: TempDir, pid: Int32, extra: String = "") throws -> (Spawned, String) {
+    static func startDaemon(_ dir: TempDir, pid: Int32, interval: String = "100ms", extra: String = "") throws -> (Spawned, String) {
         let socket = dir.file("s.sock")
-        let config = try writeConfig(dir, "log_level: info\ninterval: 100ms\n" + extra)
+        let config = try writeConfig(dir, "log_level: info\ninterval: \(interval)\n" + extra)
         let daemon = try Spawned(try Locations.requireBinary(), ["serve", "--config", config, "--socket", socket, "--pid", "\(pid)"])
         return (daemon, socket)
     }
