@@ -13,7 +13,7 @@ RUN_SOCKET  ?= $(if $(filter 0,$(shell id -u)),/run/drum-monitor/drum-monitor.so
 
 APT_PACKAGES := libsystemd-dev libyaml-dev pkg-config systemd util-linux procps python3 curl
 
-.PHONY: all deps build build-static run test test-unit test-drum test-schema system-test bench install uninstall clean
+.PHONY: all deps build build-static run test test-unit test-drum test-schema test-python system-test bench install uninstall clean
 
 all: build
 
@@ -43,6 +43,11 @@ run: build
 test: deps build-static test-schema
 	venv="$$(Tests/Drum/venv.sh)" || { echo "cannot set up the DRUM venv (Tests/Drum/venv.sh)" >&2; exit 1; }; \
 	DRUM_VENV="$$venv" DRUM_MONITOR_STATIC_BIN=$(CURDIR)/$(STATIC_BIN) $(SWIFT) test --no-parallel
+	$(MAKE) --no-print-directory test-python
+
+# The Python client (clients/python): unit tier on 3.8/3.11/3.13 + mypy, real DRUM, FastAPI.
+test-python: build
+	DRUM_MONITOR_BIN=$(CURDIR)/$(DEBUG_BIN) clients/python/tests/run.sh
 
 # The daemon's live answers against api/openapi.yaml (Tests/Schema; a cached Python venv).
 test-schema: build-static

@@ -66,10 +66,15 @@ public final class Daemon: Sendable {
             loop.start { done.resume() }
         }
         logger.info("first sample taken; interval \(DurationText.format(seconds: initial.intervalSeconds)), holding up to \(initial.capacity) samples")
+        // The socket file lost for good (issue 11 item 22) ends the loop below like a signal;
+        // the daemon then exits non-zero so that systemd restarts it.
+        let (events, event) = AsyncStream<Int32?>.makeStream()
+        let forwarding = Task { for await signal in signals.stream { event.yield(signal) } }
+        defer { forwarding.cancel() }
         let server: QueryServer
         do {
             server = try await QueryServer.start(configuration: initial.server(listen: listen), context: context,
-                                                 group: group, logger: logger)
+                                                 group: group, logger: logger, onSocketLost: { _ in event.yield(nil) })
         } catch {
             loop.stop()
             try? await group.shutdownGracefully()
@@ -78,7 +83,12 @@ public final class Daemon: Sendable {
         systemd.ready(status: statusLine())
         let supervision = startSupervision()
 
-        for await signal in signals.stream {
+        var socketLost = false
+        for await signal in events {
+            guard let signal else {
+                socketLost = true
+                break
+            }
             if signal == SIGHUP {
                 reload()
                 continue
@@ -89,10 +99,15 @@ public final class Daemon: Sendable {
         systemd.stopping()
         supervision.cancel()
         loop.stop()
-        events.flush()
+        self.events.flush()
         await server.close()
         try? await group.shutdownGracefully()
+        if socketLost { throw DaemonStopped(description: "stopped: the query socket is lost (see above)") }
         logger.info("stopped")
+    }
+
+    public struct DaemonStopped: Error, CustomStringConvertible {
+        public let description: String
     }
 
     /// Every few seconds: STATUS=, and WATCHDOG=1 only while the sampler is making progress, so a

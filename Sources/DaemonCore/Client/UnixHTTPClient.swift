@@ -1,3 +1,5 @@
+import UnixSocket
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,17 +25,9 @@ public struct UnixHTTPClient: Sendable {
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let pathBytes = Array(socketPath.utf8)
-        guard pathBytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            throw Failure(status: .usage, description: "socket path \(socketPath) is too long")
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in pathBytes.enumerated() { raw[i] = b } }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        if rc != 0 { throw QueryOutcome.connectFailure(socketPath, errno: errno) }
+        let address: UnixSocketAddress
+        do { address = try UnixSocketAddress(path: socketPath) } catch { throw Failure(status: .usage, description: error.description) }
+        do { try address.connect(fd) } catch { throw QueryOutcome.connectFailure(socketPath, errno: error.rawValue) }
         let request = Array("GET \(target) HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n".utf8)
         var sent = 0
         while sent < request.count {

@@ -109,8 +109,9 @@ public enum EventRecordLayout {
 
     // MARK: - Decoding
 
-    /// Reads the record in `slot`; an all-zero slot is `.empty`.
-    public static func decode(_ slot: UnsafeRawBufferPointer) throws(DecodeError) -> EventRecord {
+    /// Reads the record in `slot`; an all-zero slot is `.empty`. `verifyChecksum: false` is for
+    /// slots this process wrote itself (the in-memory ring): everything else is still checked.
+    public static func decode(_ slot: UnsafeRawBufferPointer, verifyChecksum: Bool = true) throws(DecodeError) -> EventRecord {
         guard slot.count >= size else { throw .invalid("slot of \(slot.count) bytes, expected \(size)") }
         let r = Reader(slot)
         let m: UInt32 = r.get(0)
@@ -118,7 +119,7 @@ public enum EventRecordLayout {
         guard m == magic else { throw .notAnEvent }
         let v: UInt16 = r.get(4)
         guard v == version else { throw .otherVersion(v) }
-        guard r.get(checksumOffset) == checksum(slot, count: checksumOffset) else { throw .torn }
+        guard !verifyChecksum || r.get(checksumOffset) == checksum(slot, count: checksumOffset) else { throw .torn }
         guard let kind = EventKind(rawValue: r.get(6)) else { throw .invalid("unknown kind code \(r.get(6) as UInt8)") }
         let kept = Int(r.get(7) as UInt8)
         guard kept <= EventRecord.maxProcesses else { throw .invalid("\(kept) processes, at most \(EventRecord.maxProcesses)") }

@@ -1,0 +1,3 @@
+from contextvars import ContextVar
+
+ctx_request_id = ContextVar("request_id")
