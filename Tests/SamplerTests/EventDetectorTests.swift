@@ -151,17 +151,41 @@ struct Watch {
         w.settle()
         w.scene[102] = Scene.process(102, rss: 0)
         w.scene.values[.memoryOOMKills] = 1
-        #expect(w.tick().isEmpty)
-        w.scene[102] = nil
         let events = w.tick()
-        #expect(events.map(\.kind) == [.oomKill])
+        #expect(events.map(\.kind) == [.oomKill], "emptied by the reaper: dying, named at once")
+        #expect(events.first?.processes.map(\.pid) == [102])
         #expect(events.first?.processes.first?.rssBytes == 300 << 20)
+        #expect(w.tick().isEmpty, "still listed, already named")
+        w.scene[102] = nil
+        w.scene[110] = Scene.process(110, rss: 1 << 20)
+        #expect(w.tick().map(\.kind) == [.workerReplaced], "its exit is still a replacement")
+        #expect(w.tick().isEmpty)
     }
 
+    /// A large victim takes a while to die: the kill is held until it does (here, a sample at
+    /// 100 ms shows it alive three times), and a second kill names the second victim only.
+    @Test func aSlowDyingVictimAndASecondKill() {
+        var scene = Scene()
+        scene.interval = 100_000_000
+        var w = Watch(scene)
+        w.settle()
+        w.scene.values[.memoryOOMKills] = 1
+        for _ in 0..<3 { #expect(w.tick().isEmpty) }
+        w.scene[101] = nil
+        let first = w.tick()
+        #expect(first.map(\.kind) == [.oomKill] && first.first?.processes.map(\.pid) == [101])
+        w.scene.values[.memoryOOMKills] = 2
+        w.scene[102] = nil
+        let second = w.tick()
+        #expect(second.first?.kind == .oomKill && second.first?.processes.map(\.pid) == [102])
+    }
+
+    /// Held while nothing dies, two seconds at most (two samples at 1 s).
     @Test func anOOMKillWithNothingVanishingWasOutsideTheTree() {
         var w = Watch()
         w.settle()
         w.scene.values[.memoryOOMKills] = 2
+        #expect(w.tick().isEmpty)
         #expect(w.tick().isEmpty)
         let events = w.tick()
         #expect(events.map(\.kind) == [.oomKill])

@@ -7,9 +7,11 @@ import SampleModel
 /// What it remembers, and why:
 /// - a worker gone in one sample is held one sample: a new worker in the same or the next
 ///   sample makes the two one `worker_replaced`; otherwise it is a `process_exit`;
-/// - an OOM-kill counter that rose with no process of the tree gone is held one sample: the
-///   victim may be reaped (and vanish) only after the counter was read; if none vanishes by
-///   then, the victim was outside the tree;
+/// - an OOM-kill counter that rose with no process of the tree dying is held until one dies, for
+///   at most two samples or two seconds, whichever is longer: the counter rises when the victim
+///   is chosen, and freeing a large process takes a while. A process is dying when it vanishes,
+///   is a zombie, or shows RSS 0 (the OOM reaper has emptied it); one named is not named again.
+///   If none dies in time, the victim was outside the tree;
 /// - `memory_high`'s run of samples and whether it is raised (hysteresis);
 /// - when the limit-hit counter last rose (one `limit_hit` per episode);
 /// - the memory trends (`GrowthWatch`).
@@ -27,8 +29,14 @@ public struct EventDetector {
     /// The interval the previous sample was taken at (a reload may change it).
     private var previousIntervalNanos: UInt64 = 0
 
+    /// Live processes seen with RSS 0 (counted as dying once), and victims already named.
+    private var emptied = Set<ProcessChanges.Key>()
+    private var named = Set<ProcessChanges.Key>()
+
     private struct HeldOOM {
         var kills: UInt64
+        /// When the counter rose (monotonic), for the attribution's deadline.
+        var since: UInt64
         /// The sample just before the counter rose.
         var before: Sample
         var beforeDetail: SampleDetail
@@ -134,15 +142,21 @@ public struct EventDetector {
            let old = before.values[.memoryOOMKills], Double(departed.oomKills) > old {
             kills = UInt64(Double(departed.oomKills) - old)
         }
+        let dying = dyingProcesses(changes, detail)
         if var held = heldOOM {
             held.kills += kills
-            events.append(oomKill(event(.oomKill), kills: held.kills, before: held.before, held.beforeDetail, victims: changes.gone, detail))
-            heldOOM = nil
-        } else if kills > 0 {
-            if changes.gone.isEmpty {
-                heldOOM = HeldOOM(kills: kills, before: before, beforeDetail: beforeDetail)
+            let deadline = max(2 * interval, Self.attributionNanos)
+            if !dying.isEmpty || sample.monoNanos &- held.since >= deadline {
+                events.append(oomKill(event(.oomKill), kills: held.kills, before: held.before, held.beforeDetail, victims: dying, detail))
+                heldOOM = nil
             } else {
-                events.append(oomKill(event(.oomKill), kills: kills, before: before, beforeDetail, victims: changes.gone, detail))
+                heldOOM = held
+            }
+        } else if kills > 0 {
+            if dying.isEmpty {
+                heldOOM = HeldOOM(kills: kills, since: sample.monoNanos, before: before, beforeDetail: beforeDetail)
+            } else {
+                events.append(oomKill(event(.oomKill), kills: kills, before: before, beforeDetail, victims: dying, detail))
             }
         }
 
@@ -178,7 +192,29 @@ public struct EventDetector {
         return events
     }
 
+    /// How long an OOM kill waits for its victim to die, at least (and two samples).
+    static let attributionNanos: UInt64 = 2_000_000_000
+
     // MARK: - Pieces
+
+    /// The tree's processes dying in this interval, as last seen alive: gone (vanished or zombie)
+    /// or emptied by the OOM reaper (RSS 0 while still listed). Victims already named are left out.
+    private mutating func dyingProcesses(_ changes: ProcessChanges, _ detail: SampleDetail) -> [SampleDetail.Process] {
+        var dying = changes.gone
+        for p in detail.processes where !p.exited && p.rssBytes == 0 {
+            let key = ProcessChanges.Key(p)
+            if emptied.insert(key).inserted, let before = live.first(where: { ProcessChanges.Key($0) == key }) { dying.append(before) }
+        }
+        if !emptied.isEmpty || !named.isEmpty {
+            // Forget processes no longer listed (their pids may come back as others).
+            let listed = Set(detail.processes.map(ProcessChanges.Key.init))
+            emptied = emptied.filter(listed.contains)
+            let alreadyNamed = named
+            named = named.filter(listed.contains)
+            dying.removeAll { alreadyNamed.contains(ProcessChanges.Key($0)) }
+        }
+        return dying
+    }
 
     /// How much a cumulative counter rose; 0 when it fell (the cgroup was recreated: a new count).
     private func rise(_ metric: Metric, _ before: Sample, _ after: Sample) -> UInt64 {
@@ -225,10 +261,11 @@ public struct EventDetector {
         return e
     }
 
-    private func oomKill(_ e: EventRecord, kills: UInt64, before: Sample, _ beforeDetail: SampleDetail,
+    private mutating func oomKill(_ e: EventRecord, kills: UInt64, before: Sample, _ beforeDetail: SampleDetail,
                          victims: [SampleDetail.Process], _ detail: SampleDetail) -> EventRecord {
         var e = memoryContext(e, before, beforeDetail)
         e.count = kills
+        for v in victims { named.insert(ProcessChanges.Key(v)) }
         // The largest first: the likeliest victim (the OOM killer picks by memory).
         let sorted = victims.sorted { $0.rssBytes > $1.rssBytes }
         e.setProcesses(sorted.map { EventProcess($0, lifetimeNanos: lifetime($0, detail)) })
