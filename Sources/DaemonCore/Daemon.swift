@@ -21,6 +21,8 @@ public final class Daemon: Sendable {
     private let history: History
     private let events: EventStage
     private let loop: SamplingLoop
+    /// Sequence and generation, continued by every sampler a reload builds (issue 11 item 4).
+    private let counters = SampleCounters()
     private let supervisionQueue = DispatchQueue(label: "drum-monitor.supervision")
 
     /// Throws `HistoryDoesNotFit` before allocating a history the daemon's memory cannot hold.
@@ -37,7 +39,7 @@ public final class Daemon: Sendable {
         events = EventStage(settings: config.events, log: EventLog(capacity: config.eventRingSize),
                             reporter: EventReporter(destination: EventReporter.destination(environment: ProcessEnvironment.current()),
                                                     logger: logger))
-        let sampler = try Sampler(configuration: Self.samplerConfiguration(config), logger: logger)
+        let sampler = try Sampler(configuration: Self.samplerConfiguration(config), logger: logger, counters: counters)
         loop = SamplingLoop(sampler: sampler, intervalNanos: config.intervalNanos) { [history, events] sample, detail in
             var detail = detail
             events.process(sample, &detail, intervalNanos: history.intervalNanos)
@@ -46,8 +48,7 @@ public final class Daemon: Sendable {
     }
 
     static func samplerConfiguration(_ c: DaemonConfig) -> SamplerConfiguration {
-        SamplerConfiguration(target: c.target, cgroupOverride: c.cgroup, readEnvironment: c.readEnvironment,
-                             fallbackPid: getpid())
+        SamplerConfiguration(target: c.target, cgroupOverride: c.cgroup, readEnvironment: c.readEnvironment)
     }
 
     /// `signals` must exist before anything can be observed from outside (the socket), so that a
@@ -194,7 +195,7 @@ public final class Daemon: Sendable {
         events.reconfigure(new.events)
         var sampler: Sampler?
         if new.target != old.target || new.cgroup != old.cgroup || new.readEnvironment != old.readEnvironment {
-            do { sampler = try Sampler(configuration: Self.samplerConfiguration(new), logger: logger) } catch {
+            do { sampler = try Sampler(configuration: Self.samplerConfiguration(new), logger: logger, counters: counters) } catch {
                 logger.error("reload: cannot set up the new target settings (\(error)); keeping the old ones")
             }
         }

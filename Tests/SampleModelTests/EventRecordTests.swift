@@ -33,7 +33,7 @@ import SampleModel
         r.mode = .gunicorn
         r.previousMode = .werkzeug
         r.reason = "DRUM process 1100 exited; looking for it again"
-        r.setProcesses([process(1234), process(1240, role: .master), process(1250, role: .child)])
+        r.setProcesses([process(1234), process(1240, role: .master), process(1250, role: .child), process(1260, role: .helper)])
         return r
     }
 

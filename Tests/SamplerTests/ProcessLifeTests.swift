@@ -18,7 +18,7 @@ import SampleModel
             time.sleep(600)'
             """)
         let child = try #require(parent.readLine().flatMap { Int32($0) })
-        let sampler = try Sampler(configuration: SamplerConfiguration(target: .pid(parent.pid), fallbackPid: getpid()))
+        let sampler = try Sampler(configuration: SamplerConfiguration(target: .pid(parent.pid)))
         var detail = sampler.tick().1
         #expect(RealSystem.poll(seconds: 10) {
             detail = sampler.tick().1

@@ -204,6 +204,7 @@ public enum EventRecordLayout {
         case .master: 1
         case .worker: 2
         case .child: 3
+        case .helper: 4
         }
     }
 
@@ -212,6 +213,7 @@ public enum EventRecordLayout {
         case 1: .master
         case 2: .worker
         case 3: .child
+        case 4: .helper
         default: throw .invalid("unknown role code \(code)")
         }
     }
