@@ -292,3 +292,38 @@ final class UsageReader: Sendable {
     var readings: [(wall: Double, bytes: Double)] { state.withLock { $0.readings } }
     func stop() { state.withLock { $0.running = false } }
 }
+
+/// Issue 15's hook: a daemon that adopts its predecessor's history file says so as an event.
+@Suite("restart event")
+struct RestartEventTests {
+    @Test func aRestartOnAKeptHistoryIsADaemonRestartedEvent() throws {
+        let scene = try DaemonScene()
+        defer { scene.tearDown() }
+        func serve() throws -> Spawned {
+            try Spawned(scene.bin, ["serve", "--config", try writeConfig(scene.dir), "--socket", scene.socket, "--interval", "100ms",
+                                    "--pid", "\(scene.sleeper.pid)"])
+        }
+        let first = try serve()
+        defer { first.stop() }
+        try #require(pollHTTP(scene.socket, "/healthz", timeout: 60) { ($0.json?.int("ticks") ?? 0) >= 5 } != nil, "\(first.description)")
+        #expect(RealEventTests.events(scene.socket, kind: "daemon_restarted").isEmpty, "a first start is no restart")
+        let generation = try #require(try HTTP.get(unix: scene.socket, "/v1/snapshot").requireJSON().object("target")?.int("generation"))
+        first.signal(SIGTERM)
+        #expect(first.waitForExit(timeout: 30) == 0)
+
+        let second = try serve()
+        defer { second.stop() }
+        try #require(waitUntilServing(scene.socket) != nil, "\(second.description)")
+        let restarted = RealEventTests.events(scene.socket, kind: "daemon_restarted")
+        #expect(restarted.count == 1, "\(restarted)")
+        let event = try #require(restarted.first)
+        // Detected at the first sample of the new run: the one after the last adopted.
+        let held = try HistoryFileDaemonTests.held(scene.socket)
+        let last = try #require(held.filter { ($0.value[2] as? Int) == generation }.keys.max(), "no adopted samples")
+        #expect(event.int("sample_sequence") == last + 1, "\(event)")
+        #expect((event.int("count") ?? 0) >= 5 && (event.double("duration_seconds") ?? 0) > 0, "\(event)")
+        #expect(event.string("message")?.hasPrefix("daemon restarted; no samples for") == true)
+        second.signal(SIGTERM)
+        #expect(second.waitForExit(timeout: 30) == 0)
+    }
+}

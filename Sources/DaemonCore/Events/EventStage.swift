@@ -32,6 +32,16 @@ final class EventStage: @unchecked Sendable {
         for event in events { reporter.report(log.append(event)) }
     }
 
+    /// At start on a history kept from the previous run: one `daemon_restarted` event saying how
+    /// long there were no samples and how many were kept.
+    func restarted(after adopted: AdoptedHistory, wallNanos: Int64 = Clock.wallNanos(), monoNanos: UInt64 = Clock.monotonicNanos()) {
+        var e = EventRecord(kind: .daemonRestarted, wallNanos: wallNanos, monoNanos: monoNanos,
+                            sampleSequence: adopted.lastSequence &+ 1, generation: adopted.lastGeneration)
+        e.count = UInt64(adopted.count)
+        if wallNanos > adopted.lastWallNanos { e.durationNanos = UInt64(wallNanos - adopted.lastWallNanos) }
+        reporter.report(log.append(e))
+    }
+
     /// Waits until the events detected so far have been told (at stop).
     func flush() { reporter.flush() }
 

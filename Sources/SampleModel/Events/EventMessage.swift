@@ -46,6 +46,7 @@ extension EventRecord {
         case .memoryGrowth: growthMessage
         case .daemonRestarted:
             "daemon restarted" + (durationNanos.map { "; no samples for \(Self.seconds($0))" } ?? "")
+                + (count.map { "; \($0) samples kept from before" } ?? "")
         }
     }
 
