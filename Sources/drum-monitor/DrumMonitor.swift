@@ -1,10 +1,12 @@
 import ArgumentParser
+import BuildInfo
 
 @main
 struct DrumMonitor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "drum-monitor",
         abstract: "Watches a DataRobot DRUM model server's memory and CPU and serves them over a Unix socket.",
+        version: BuildInfo.versionLine,
         subcommands: [ServeCommand.self, SampleCommand.self, QueryCommand.self, CheckConfigCommand.self]
     )
 }
