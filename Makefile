@@ -86,13 +86,14 @@ bench: build-static
 	Benchmarks/bench.sh
 
 # The man page and completions from the release binary (ArgumentParser's --help and completion
-# scripts); needs $(STATIC_BIN), which only make build-static makes.
+# scripts; a completion file is sourced, not run: no #! line); needs $(STATIC_BIN), which only
+# make build-static makes.
 generated:
 	@test -x $(STATIC_BIN) || { echo "$(STATIC_BIN) is missing: run make build-static first" >&2; exit 1; }
 	mkdir -p $(GEN_DIR)
 	$(STATIC_BIN) --experimental-dump-help | python3 packaging/manpage.py --version "$(VERSION)" \
 	  --date "$$(git log -1 --format=%cs 2>/dev/null || date +%F)" >$(GEN_DIR)/drum-monitor.8
-	$(STATIC_BIN) --generate-completion-script bash >$(GEN_DIR)/drum-monitor.bash
+	$(STATIC_BIN) --generate-completion-script bash | sed '1{/^#!/d}' >$(GEN_DIR)/drum-monitor.bash
 	$(STATIC_BIN) --generate-completion-script zsh >$(GEN_DIR)/_drum-monitor
 	$(STATIC_BIN) --generate-completion-script fish >$(GEN_DIR)/drum-monitor.fish
 
@@ -135,6 +136,7 @@ uninstall:
 # The Debian package, from the release build above (debian/rules builds nothing; see debian/README.source).
 deb: build-static deps-deb
 	debian/rules clean
+	mkdir -p $(DIST_DIR)
 	DEB_DESTDIR=$(CURDIR)/$(DIST_DIR) debian/rules binary
 	debian/rules clean
 	@echo "built $(DIST_DIR)/drum-monitor_$(VERSION)_$(ARCH).deb"

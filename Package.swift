@@ -14,8 +14,14 @@ import PackageDescription
 // the optimizer specialize generics across them in release builds.
 let crossModule: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
 
-// No packed relative relocations (lld's -z pack-relative-relocs, DT_RELR): they need glibc 2.36,
-// and the shipped binary's floor is glibc 2.35 (Ubuntu 22.04). Tests/Package/glibc-floor.sh checks it.
+// Release links: symbols bound at start (-z now, so the relocated GOT is read-only for the whole
+// run: full RELRO for a daemon running as root). No packed relative relocations (lld's -z
+// pack-relative-relocs, DT_RELR): they need glibc 2.36, and the shipped binary's floor is glibc
+// 2.35 (Ubuntu 22.04); Tests/Package/glibc-floor.sh checks it. The stack floor (make bench) is
+// linked the same way, so its memory stays comparable with the daemon's.
+let releaseLink: [LinkerSetting] = [
+    .unsafeFlags(["-Xlinker", "-z", "-Xlinker", "now"], .when(platforms: [.linux], configuration: .release)),
+]
 
 let package = Package(
     name: "drum-monitor",
@@ -98,7 +104,8 @@ let package = Package(
                 "DaemonCore", "SampleModel", "BuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            linkerSettings: releaseLink
         ),
         // The resident-memory floor of the daemon's libraries, built the same way (make bench).
         .executableTarget(
@@ -110,7 +117,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            path: "Benchmarks/StackFloor"
+            path: "Benchmarks/StackFloor",
+            linkerSettings: releaseLink
         ),
         // Window-query cost against window length (make bench); not part of the daemon.
         .executableTarget(

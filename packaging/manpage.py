@@ -128,7 +128,7 @@ def page(doc, version, date):
         out += [".PP"] + para(root["discussion"])
     out.append(".SH COMMANDS")
     for c in subs:
-        out += [".SS " + f'"{name} {c["commandName"]}"'] + describe(c)
+        out += [f'.SS "{esc(name)} {esc(c["commandName"])}"'] + describe(c)
     out += [
         ".SH OPTIONS",
         ".TP", "\\fB\\-\\-version\\fR", "Print the version and the git revision the binary was built from.",

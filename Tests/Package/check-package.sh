@@ -18,11 +18,12 @@ check() {  # check NAME OK(0/1) [DETAIL]
     if [ "$2" = 0 ]; then echo "PASS $1${3:+: $3}"; else echo "FAIL $1${3:+: $3}"; failed=$((failed + 1)); fi
 }
 ok() { "$@" >/dev/null 2>&1; echo $?; }
+roff() { sed 's/-/\\-/g' <<<"$1"; }  # hyphens as the man page writes them
 
 version=$(tr -d ' \n' <VERSION)
 
 # ---- lintian: no errors; every warning overridden with its reason in debian/drum-monitor.lintian-overrides
-lintian --fail-on error,warning --display-info --no-tag-display-limit "$DEB" >"$T/lintian.txt" 2>&1
+lintian --fail-on error,warning --display-info --tag-display-limit 0 "$DEB" >"$T/lintian.txt" 2>&1
 rc=$?
 sed 's/^/    lintian: /' "$T/lintian.txt"
 check lintian.no-errors-or-unjustified-warnings $rc "$(grep -c '^[EW]:' "$T/lintian.txt") error/warning lines"
@@ -37,7 +38,8 @@ for f in usr/bin/drum-monitor \
     usr/share/man/man8/drum-monitor.8.gz \
     usr/share/bash-completion/completions/drum-monitor usr/share/zsh/vendor-completions/_drum-monitor \
     usr/share/fish/vendor_completions.d/drum-monitor.fish \
-    usr/share/doc/drum-monitor/README.md usr/share/doc/drum-monitor/copyright; do
+    usr/share/doc/drum-monitor/README.md usr/share/doc/drum-monitor/CHANGELOG.md \
+    usr/share/doc/drum-monitor/changelog.gz usr/share/doc/drum-monitor/copyright; do
     check "deb.contains /$f" "$(ok test -s "$T/root/$f")"
 done
 check deb.conffile "$(ok grep -qx /etc/drum-monitor/drum-monitor.yaml "$T/control/conffiles")" "$(tr '\n' ' ' <"$T/control/conffiles" 2>/dev/null)"
@@ -46,7 +48,7 @@ check deb.units-no-usr-local "$(ok bash -c "! grep -rq /usr/local '$T/root/lib/s
 check deb.documentation-link "$(ok grep -q '^Documentation=.*file:///usr/share/doc/drum-monitor/README.md' "$T/root/lib/systemd/system/drum-monitor.service")"
 # postinst: the group exists before the units (SocketGroup=drum-monitor) are started.
 sysusers_line=$(grep -n 'systemd-sysusers' "$T/control/postinst" | head -n1 | cut -d: -f1)
-start_line=$(grep -n 'deb-systemd-invoke.*start' "$T/control/postinst" | head -n1 | cut -d: -f1)
+start_line=$(grep -n 'deb-systemd-invoke' "$T/control/postinst" | head -n1 | cut -d: -f1)
 check deb.postinst-group-before-start "$( [ -n "$sysusers_line" ] && [ -n "$start_line" ] && [ "$sysusers_line" -lt "$start_line" ]; echo $?)" \
     "systemd-sysusers at line ${sysusers_line:-none}, first start at line ${start_line:-none}"
 check deb.postrm-purge-runtime-dir "$(ok grep -q 'rm -rf /run/drum-monitor' "$T/control/postrm")"
@@ -56,7 +58,7 @@ depends=$(dpkg-deb -f "$DEB" Depends)
 for d in 'libc6 (>= 2.35)' libsystemd0 libyaml-0-2; do
     check "deb.depends $d" "$(ok grep -qF "$d" <<<"$depends")" "$depends"
 done
-newer=$(grep -o 'libc6 (>= [0-9.]*)' <<<"$depends" | grep -o '[0-9][0-9.]*' | while read -r v; do
+newer=$(grep -o 'libc6 (>= [0-9.]*)' <<<"$depends" | sed 's/.*>= \([0-9.]*\))/\1/' | while read -r v; do
     [ "$(printf '%s\n2.35\n' "$v" | sort -V | tail -n1)" = 2.35 ] || echo "$v"; done)
 check deb.depends-no-newer-libc6 "$( [ -z "$newer" ]; echo $?)" "${newer:+needs libc6 >= $newer}"
 for bin in "$T/root/usr/bin/drum-monitor" .build-static/release/drum-monitor; do
@@ -76,18 +78,18 @@ revision=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 printed=$("$T/root/usr/bin/drum-monitor" --version 2>&1)
 check version.--version "$( [ "$printed" = "$version (git $revision)" ]; echo $?)" "printed '$printed', expected '$version (git $revision)'"
 zcat "$T/root/usr/share/man/man8/drum-monitor.8.gz" >"$T/man.8"
-check version.man-page "$(ok grep -qF "\"drum\\-monitor $version\"" "$T/man.8")" "$(head -n1 "$T/man.8")"
+check version.man-page "$(ok grep -qF "\"$(roff drum-monitor) $version\"" "$T/man.8")" "$(head -n1 "$T/man.8")"
 
 # ---- man page and completions
 warnings=$(LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z "$T/root/usr/share/man/man8/drum-monitor.8.gz" 2>&1 >/dev/null)
 check man.no-groff-warnings "$( [ -z "$warnings" ]; echo $?)" "$warnings"
 for sub in serve sample query check-config; do
-    check "man.documents $sub" "$(ok grep -qxF ".SS \"drum\\-monitor $sub\"" "$T/man.8")"
+    check "man.documents $sub" "$(ok grep -qxF ".SS \"$(roff "drum-monitor $sub")\"" "$T/man.8")"
 done
 check completion.bash-syntax "$(ok bash -n "$T/root/usr/share/bash-completion/completions/drum-monitor")"
 check completion.bash-defines "$(ok grep -q 'complete .*drum-monitor' "$T/root/usr/share/bash-completion/completions/drum-monitor")"
 check completion.zsh "$(ok grep -q '^#compdef drum-monitor' "$T/root/usr/share/zsh/vendor-completions/_drum-monitor")"
-check completion.fish "$(ok grep -q 'complete -c drum-monitor' "$T/root/usr/share/fish/vendor_completions.d/drum-monitor.fish")"
+check completion.fish "$(ok grep -q "^complete -c 'drum-monitor'" "$T/root/usr/share/fish/vendor_completions.d/drum-monitor.fish")"
 
 # ---- the sysusers file declares the group (applied to an empty root)
 mkdir -p "$T/sysroot/etc"
@@ -116,7 +118,7 @@ for f in install.sh LICENSE README.md CHANGELOG.md root/usr/local/bin/drum-monit
     root/usr/local/share/man/man8/drum-monitor.8 root/usr/local/share/bash-completion/completions/drum-monitor; do
     check "dist.contains $f" "$(ok test -s "$T/$name/$f")"
 done
-check dist.owner-root "$(ok bash -c "! tar -tvzf '$TARBALL' | grep -v ' root/root '")"
+check dist.owner-root "$(ok bash -c "! tar -tvzf '$TARBALL' | grep -v ' 0/0 '")"
 out=$("$T/$name/root/usr/local/bin/drum-monitor" --version 2>&1)
 check dist.binary-runs "$( [ "$out" = "$printed" ]; echo $?)" "$out"
 DESTDIR="$T/into" "$T/$name/install.sh" >/dev/null
