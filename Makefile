@@ -125,7 +125,10 @@ install-files: generated
 
 uninstall:
 	-@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
-	  systemctl disable --now drum-monitor.socket drum-monitor.service 'drum-monitor@*.socket' 'drum-monitor@*.service'; fi
+	  systemctl disable --now drum-monitor.socket drum-monitor.service; \
+	  for u in $$(cd /etc/systemd/system && ls -d */drum-monitor@?* 2>/dev/null | sed 's|.*/||' | sort -u); do \
+	    systemctl disable --now "$$u"; done; \
+	  systemctl stop 'drum-monitor@*'; fi
 	rm -f $(DESTDIR)$(PREFIX)/bin/drum-monitor $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
 	rm -f $(DESTDIR)$(SYSUSERSDIR)/drum-monitor.conf $(DESTDIR)$(MANDIR)/man8/drum-monitor.8
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/drum-monitor $(DESTDIR)$(ZSHCOMPDIR)/_drum-monitor $(DESTDIR)$(FISHCOMPDIR)/drum-monitor.fish

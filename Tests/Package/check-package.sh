@@ -106,6 +106,9 @@ check install.not-lib-systemd "$(ok test ! -e "$T/local/lib/systemd")"
 check install.usr-local-sysusers "$(ok test -f "$T/local/usr/local/lib/sysusers.d/drum-monitor.conf")"
 check install.unit-runs-usr-local-bin "$(ok grep -q '^ExecStart=/usr/local/bin/drum-monitor serve' "$T/local/usr/local/lib/systemd/system/drum-monitor.service")"
 check install.man-page "$(ok test -s "$T/local/usr/local/share/man/man8/drum-monitor.8")"
+make -s uninstall DESTDIR="$T/local" PREFIX=/usr/local >/dev/null
+left=$(cd "$T/local" && find . -type f | sort | tr '\n' ' ')
+check install.uninstall-leaves-only-config "$( [ "$left" = "./etc/drum-monitor/drum-monitor.yaml " ]; echo $?)" "left: $left"
 make -s install-files DESTDIR="$T/opt" PREFIX=/opt/drum-monitor >/dev/null
 check install.other-prefix-units-in-etc "$(ok test -f "$T/opt/etc/systemd/system/drum-monitor.service")"
 
