@@ -658,7 +658,8 @@ def start_container(mounts):
         f"(python3 /opt/fake-drum/bin/drum server --address 0.0.0.0:8080 --control {CTR_CTL} --workers 3 &) && "
         f"exec {BIN} serve --socket {CTR_CTL}/dm.sock --config {CTR_CTL}/dm.yaml 2>{CTR_CTL}/dm.log"
     )
-    env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "WATCHDOG_USEC")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "WATCHDOG_USEC", "JOURNAL_STREAM", "INVOCATION_ID")}
     return subprocess.Popen(
         ["sh", "-c", f'echo $$ >{CTR_CG}/cgroup.procs && exec unshare --cgroup --pid --mount --fork --mount-proc sh -c "$0"', entrypoint],
         env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -696,7 +697,7 @@ def test_container(mounts, second_container=False):
         cg, mem = snap["cgroup"], snap["memory"]
         if mem["current_bytes"] is None:
             info(f"{c} unavailable: " + json.dumps(snap.get("unavailable"))[:1500])
-            info(f"{c} mountinfo: " + run("nsenter", f"--target={ns_to_host_pid(1, proc.pid)}", "--mount", "--",
+            info(f"{c} mountinfo: " + run("nsenter", f"--target={ns_to_host_pid(1, proc.pid)}", "--mount", "--pid", "--",
                                           "grep", "cgroup", "/proc/self/mountinfo").stdout.replace("\n", " | "))
             info(f"{c} log: " + open(f"{CTR_CTL}/dm.log").read()[-1500:].replace("\n", " | "))
         check(f"{c}.cgroup-is-its-root", cg["path"] == "/" and cg["version"] == 2, json.dumps(cg))
