@@ -5,7 +5,8 @@
 # (the one place the version is written; debian/changelog and CHANGELOG.md must agree, which
 # Tests/Package checks) and the git revision of PACKAGE_DIR at build time (12 hex digits, with
 # "-dirty" when tracked files differ from HEAD; "unknown" outside a git checkout or without git).
-# Run by BuildInfoPlugin before every build; rewrites OUTPUT_FILE only when its content changes.
+# Run by BuildInfoPlugin whenever VERSION or git's HEAD, index or branch ref changes; rewrites
+# OUTPUT_FILE only when its content changes.
 set -eu
 dir=$1 out=$2
 
