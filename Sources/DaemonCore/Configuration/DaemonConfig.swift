@@ -113,7 +113,7 @@ public struct DaemonConfig: Equatable, Sendable {
             guard let m = mode_t(v, radix: 8), m <= 0o777 else { throw ValueError(message: "must be an octal mode like 0660, got '\(v)'") }
             c.socketMode = m
         }, show: { "0" + String($0.socketMode, radix: 8) }),
-        Key(name: "socket_group", help: "group owning the socket file (empty: the daemon's)", apply: { c, v throws(ValueError) in
+        Key(name: "socket_group", help: "group owning the socket file (empty: drum-monitor if that group exists, else the daemon's)", apply: { c, v throws(ValueError) in
             guard v.isEmpty || GroupLookup.exists(v) else {
                 throw ValueError(message: "no group '\(v)' on this host (see getent group); the socket could not be given to it")
             }
@@ -269,17 +269,10 @@ public struct DaemonConfig: Equatable, Sendable {
         return problems
     }
 
-    /// Settings that work but are probably not meant (check-config prints them; serve logs them).
+    /// The group that may query the daemon, created by the package and `make install`
     public var warnings: [String] {
         var warnings: [String] = []
         if socketMode & 0o002 != 0 {
-            warnings.append("socket_mode \(Self.key(named: "socket_mode")!.show(self)) lets every local user query the daemon and take its connections; "
-                            + "0660 with socket_group limits it to a group")
-        }
-        return warnings
-    }
-
-    var serverListen: ServerConfiguration.Listen { .path(socket, mode: socketMode, group: socketGroup) }
 
     func server(listen: ServerConfiguration.Listen) -> ServerConfiguration {
         ServerConfiguration(listen: listen, maxConnections: maxConnections, idleTimeoutSeconds: idleTimeoutSeconds,
