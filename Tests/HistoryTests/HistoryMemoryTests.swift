@@ -48,8 +48,9 @@ import Glibc
     }
 
     /// Issue 15 requirement 1: at most 160 bytes per held sample for the first 16 metrics, plus
-    /// at most 8 for each metric added since (`memory_interval_peak_exact`), everything included
-    /// (`bytesNeeded`, checked against the allocator below), at 1,000,000 samples.
+    /// at most 8 for each metric added since (`memory_oom_events`, `memory_interval_peak_exact`),
+    /// everything included (`bytesNeeded`, checked against the allocator below), at 1,000,000
+    /// samples.
     @Test func aHeldSampleCostsAtMost160BytesPlus8PerAddedMetric() {
         let perSample = Double(History.bytesNeeded(capacity: 1_000_000)) / 1_000_000
         #expect(perSample <= 160 + 8 * Double(Metric.count - 16), "\(perSample) bytes per sample for \(Metric.count) metrics")
