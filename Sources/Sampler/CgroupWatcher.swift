@@ -150,9 +150,9 @@ final class CgroupWatcher {
     }
 
     /// Every figure the watcher reports.
-    static let metrics: [Metric] = [.memoryCurrent, .memoryPeak, .memoryIntervalPeak, .memoryIntervalPeakExact, .memoryLimit, .memoryWorkingSet,
-                                    .memoryOOMKills, .memoryLimitHits, .memoryPressureSome, .memoryPressureFull,
-                                    .cgroupCPU, .cpuLimit, .cpuThrottled]
+    static let metrics: [Metric] = [.memoryCurrent, .memoryPeak, .memoryIntervalPeak, .memoryIntervalPeakExact, .memoryLimit,
+                                    .memoryWorkingSet, .memoryOOMKills, .memoryLimitHits, .memoryPressureSome,
+                                    .memoryPressureFull, .cgroupCPU, .cpuLimit, .cpuThrottled]
 
     private func noteFailure(_ failure: String?) {
         filesFailing = failure != nil
