@@ -61,7 +61,9 @@ final class CgroupV2Memory: CgroupMemoryReader {
             oomKills: eventValues[1],
             limitHits: eventValues[0],
             pressureSomeAvg10: pressureAvg10(line: "some"),
-            pressureFullAvg10: pressureAvg10(line: "full"))
+            pressureFullAvg10: pressureAvg10(line: "full"),
+            pressureSomeTotalMicros: pressureTotal(line: "some"),
+            pressureFullTotalMicros: pressureTotal(line: "full"))
     }
 
     /// memory.max: a number of bytes, or `max`.
@@ -71,6 +73,15 @@ final class CgroupV2Memory: CgroupMemoryReader {
             return .value(try f.withContents { bytes throws(KernelFileError) -> UInt64 in
                 if bytes.trimmingSpace().equals("max") { return .max }
                 return try Parse.singleUnsigned(bytes, path: f.path)
+            })
+        } catch { return .unavailable("\(error)") }
+    }
+
+    private func pressureTotal(line prefix: StaticString) -> Reading<UInt64> {
+        guard case .value(let file) = pressure else { return pressure.map { _ in 0 } }
+        do {
+            return .value(try file.withContents { bytes throws(KernelFileError) in
+                try PressureFile.total(bytes, line: prefix, path: file.path)
             })
         } catch { return .unavailable("\(error)") }
     }
@@ -87,7 +98,19 @@ final class CgroupV2Memory: CgroupMemoryReader {
 
 /// PSI files: `some avg10=0.00 avg60=0.00 avg300=0.00 total=0` and a `full` line.
 public enum PressureFile {
+    /// The `avg10=` of a line: the share of the last 10 s stalled, in percent.
     public static func avg10(_ bytes: Bytes, line prefix: StaticString, path: String) throws(KernelFileError) -> Double {
+        try field(bytes, line: prefix, key: "avg10", path: path) { Parse.decimal($0) }
+    }
+
+    /// The `total=` of a line: microseconds stalled since the cgroup was made (a counter).
+    public static func total(_ bytes: Bytes, line prefix: StaticString, path: String) throws(KernelFileError) -> UInt64 {
+        try field(bytes, line: prefix, key: "total", path: path) { Parse.unsigned($0) }
+    }
+
+    /// The value of `key=` on the line starting with `prefix`, parsed by `parse` (nil: malformed).
+    static func field<T>(_ bytes: Bytes, line prefix: StaticString, key: StaticString, path: String,
+                         _ parse: (Slice<Bytes>) -> T?) throws(KernelFileError) -> T {
         for line in bytes.split(separator: ASCII.newline) {
             let words = line.split(separator: ASCII.space)
             guard let first = words.first, first.equals(prefix) else { continue }
@@ -95,14 +118,14 @@ public enum PressureFile {
                 guard let eq = word.firstIndex(of: ASCII.equals) else {
                     throw KernelFileError.malformed(path, "expected key=value", line: line)
                 }
-                if word[word.startIndex..<eq].equals("avg10") {
-                    guard let v = Parse.decimal(word[(eq + 1)...]) else {
-                        throw KernelFileError.malformed(path, "avg10 is not a number", line: line)
+                if word[word.startIndex..<eq].equals(key) {
+                    guard let value = parse(word[(eq + 1)...]) else {
+                        throw KernelFileError.malformed(path, "\(key) is not a number", line: line)
                     }
-                    return v
+                    return value
                 }
             }
-            throw KernelFileError.malformed(path, "no avg10 on the '\(prefix)' line", line: line)
+            throw KernelFileError.malformed(path, "no \(key) on the '\(prefix)' line", line: line)
         }
         throw KernelFileError(path: path, kind: .missingKey("\(prefix)"))
     }

@@ -9,6 +9,10 @@ public struct SampleDetail: Sendable, Equatable {
         public var processCount: Int
         /// Plain words when there is no target, e.g. "no DRUM process found".
         public var message: String?
+        /// DataRobot's MLOPS_DEPLOYMENT_ID and MLOPS_MODEL_ID in DRUM's environment, when it can
+        /// be read (read_environment): what identifies the model across a fleet.
+        public var mlopsDeploymentID: String?
+        public var mlopsModelID: String?
 
         public init(found: Bool, rootPid: Int32? = nil, mode: DrumMode? = nil, generation: UInt32, processCount: Int, message: String? = nil) {
             self.found = found
@@ -52,6 +56,7 @@ public struct SampleDetail: Sendable, Equatable {
     public var target: Target
     public var cgroup: Cgroup?
     public var limitSource: String?
+    public var limitOrigin: LimitOrigin?
     public var intervalPeakExact: Bool?
     public var hostTotalBytes: UInt64?
     public var hostFreeBytes: UInt64?
@@ -59,6 +64,7 @@ public struct SampleDetail: Sendable, Equatable {
     public var processes: [Process]
     /// Why a metric is not available, for every metric that is not.
     public var unavailable = MetricReasons()
+    public var counters = CumulativeCounters()
 
     public init(target: Target) {
         self.target = target

@@ -35,9 +35,15 @@ public final class Sampler {
     /// Discovery scans all of /proc, so without a target it runs at most this often.
     static let rediscoverEveryNanos: UInt64 = 500_000_000
 
-    public init(configuration: SamplerConfiguration, logger: Logger = Logger(label: "drum-monitor.sampler")) throws(KernelFileError) {
+    /// The tree's CPU counter, shared with the sampler this one replaces (a reload), so that it
+    /// continues rather than counting the tree's whole life again.
+    public let cpuAccount: TreeCPUAccount
+
+    public init(configuration: SamplerConfiguration, logger: Logger = Logger(label: "drum-monitor.sampler"),
+                cpuAccount: TreeCPUAccount = TreeCPUAccount()) throws(KernelFileError) {
         self.configuration = configuration
         self.logger = logger
+        self.cpuAccount = cpuAccount
         cgroups = CgroupWatcher(locator: try CgroupLocator(paths: configuration.paths), override: configuration.cgroupOverride)
         proc = ProcFiles(paths: configuration.paths)
         discovery = DrumDiscovery(proc: proc, readEnvironment: configuration.readEnvironment)
@@ -243,6 +249,11 @@ public final class Sampler {
             let aRoot = a.pid == root.pid, bRoot = b.pid == root.pid
             return aRoot != bRoot ? aRoot : a.pid < b.pid
         }
+        detail.counters.treeCPUTicks = cpuAccount.record(tree.processes.values.lazy.map { p in
+            TreeCPUAccount.Reading(pid: p.pid, ppid: p.stat.ppid, startTimeTicks: p.startTimeTicks,
+                                   ownTicks: p.stat.cpuTicks, reapedTicks: p.stat.cutimeTicks &+ p.stat.cstimeTicks)
+        })
+        detail.counters.ticksPerSecond = configuration.constants.clockTicksPerSecond
         values[.treeRSS] = Double(rss)
         values[.processCount] = Double(processes.count)
         // Absent until the root has two readings; a newly forked worker adds from its second.
