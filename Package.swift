@@ -30,7 +30,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // libsystemd (sd_notify, sd_listen_fds, sd_watchdog_enabled) through pkg-config.
@@ -65,7 +64,8 @@ let package = Package(
         ),
         // Fixed-memory ring of samples with O(log n) window max/min/avg.
         .target(name: "History", dependencies: ["SampleModel"], swiftSettings: crossModule),
-        // HTTP/1.1 + JSON on a Unix socket (SwiftNIO), /stats/, /metrics.
+        // HTTP/1.1 + JSON on a Unix socket (SwiftNIO), /stats/, /metrics (its own text writer);
+        // the opt-in TCP listener for /metrics and /healthz.
         .target(
             name: "QueryServer",
             dependencies: [
@@ -74,7 +74,6 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -84,8 +83,9 @@ let package = Package(
         .target(
             name: "DaemonCore",
             dependencies: [
-                "SampleModel", "Sampler", "History", "QueryServer", "UnixSocket", "CSystemd", "CYAML",
+                "SampleModel", "KernelReaders", "Sampler", "History", "QueryServer", "UnixSocket", "CSystemd", "CYAML",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -1,17 +1,18 @@
 import History
 import SampleModel
 
-/// What the endpoints read: the history and the sampler's cadence.
+/// What the endpoints read: the history, the sampler's cadence and, for /metrics, the daemon's
+/// other sources.
 public struct QueryContext: Sendable {
     public let history: History
     public let cadence: @Sendable () -> Cadence
-    let prometheus: PrometheusExporter
+    public let metrics: MetricsSources
 
     public var intervalNanos: UInt64 { history.intervalNanos }
 
-    public init(history: History, cadence: @escaping @Sendable () -> Cadence) {
+    public init(history: History, metrics: MetricsSources = MetricsSources(), cadence: @escaping @Sendable () -> Cadence) {
         self.history = history
+        self.metrics = metrics
         self.cadence = cadence
-        prometheus = PrometheusExporter()
     }
 }

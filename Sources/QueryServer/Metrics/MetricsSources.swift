@@ -1,0 +1,61 @@
+import Synchronization
+
+/// What the exposition needs besides the history and the cadence, given by the daemon: which
+/// build this is, the configured labels, the daemon's own process figures and the event counts.
+public struct MetricsSources: Sendable {
+    public var version: String
+    public var revision: String
+    public let labels: MetricLabels
+    /// The daemon's own process (`process_*`); nil or nil fields: left out.
+    public var process: @Sendable () -> DaemonProcess?
+    /// Events detected since start, per kind (`drum_monitor_events_total{kind}`); every kind,
+    /// with 0 for those not seen, so that rate() and increase() have a series from the start.
+    public var eventCounts: @Sendable () -> [(kind: String, count: UInt64)]
+
+    public init(version: String = "unknown", revision: String = "unknown", labels: MetricLabels = MetricLabels(),
+                process: @escaping @Sendable () -> DaemonProcess? = { nil },
+                eventCounts: @escaping @Sendable () -> [(kind: String, count: UInt64)] = { [] }) {
+        self.version = version
+        self.revision = revision
+        self.labels = labels
+        self.process = process
+        self.eventCounts = eventCounts
+    }
+}
+
+/// The `labels` of the configuration, on every series; replaced by a reload.
+public final class MetricLabels: Sendable {
+    private let current: Mutex<[(name: String, value: String)]>
+
+    public init(_ labels: [(name: String, value: String)] = []) { current = Mutex(labels) }
+
+    public var labels: [(name: String, value: String)] { current.withLock { $0 } }
+    public func set(_ labels: [(name: String, value: String)]) { current.withLock { $0 = labels } }
+
+    /// Label names the exposition itself uses: configured labels may not take them.
+    public static let reserved: Set<String> = [
+        "role", "kind", "source", "mode", "cgroup", "cgroup_version", "root_pid", "generation", "version", "revision",
+        "mlops_deployment_id", "mlops_model_id", "job", "instance",
+    ]
+}
+
+/// The daemon's own process, as client libraries export theirs (`process_*`).
+public struct DaemonProcess: Sendable, Equatable {
+    public var residentBytes: UInt64?
+    public var virtualBytes: UInt64?
+    public var cpuSeconds: Double?
+    /// Unix time the process started.
+    public var startTimeSeconds: Double?
+    public var openFDs: Int?
+    public var maxFDs: UInt64?
+
+    public init(residentBytes: UInt64? = nil, virtualBytes: UInt64? = nil, cpuSeconds: Double? = nil,
+                startTimeSeconds: Double? = nil, openFDs: Int? = nil, maxFDs: UInt64? = nil) {
+        self.residentBytes = residentBytes
+        self.virtualBytes = virtualBytes
+        self.cpuSeconds = cpuSeconds
+        self.startTimeSeconds = startTimeSeconds
+        self.openFDs = openFDs
+        self.maxFDs = maxFDs
+    }
+}
