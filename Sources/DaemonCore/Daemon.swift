@@ -20,7 +20,14 @@ public final class Daemon: Sendable {
     private let config: Mutex<DaemonConfig>
     private let history: History
     private let loop: SamplingLoop
+    /// The tree's CPU counter, carried from sampler to sampler across reloads.
+    private let cpuAccount = TreeCPUAccount()
     private let supervisionQueue = DispatchQueue(label: "drum-monitor.supervision")
+    /// The configured `labels`, which a reload replaces.
+    private let metricLabels: MetricLabels
+    private let textfile: TextfileWriter
+    private let metrics: MetricsSources
+    private let context: QueryContext
 
     /// Throws `HistoryDoesNotFit` before allocating a history the daemon's memory cannot hold.
     public init(config: DaemonConfig, loader: ConfigLoader, logger: Logger) throws {
@@ -33,11 +40,21 @@ public final class Daemon: Sendable {
         logger.info("allocating the history: \(config.historyDescription); \(room?.description ?? "the daemon's memory limit is unknown")")
         if let refusal = room?.refusal(config) { throw HistoryDoesNotFit(description: refusal) }
         history = History(capacity: config.capacity, intervalNanos: config.intervalNanos)
-        let sampler = try Sampler(configuration: Self.samplerConfiguration(config), logger: logger)
+        let sampler = try Sampler(configuration: Self.samplerConfiguration(config), logger: logger, cpuAccount: cpuAccount)
         loop = SamplingLoop(sampler: sampler, intervalNanos: config.intervalNanos) { [history] sample, detail in
             history.append(sample, detail: detail)
         }
+        metricLabels = MetricLabels(config.metricLabels)
+        let selfProcess = SelfProcess()
+        // Hook: version and revision from the build's version source (issue 16) once it exists.
+        metrics = MetricsSources(version: Self.version, revision: Self.revision, labels: metricLabels,
+                                 process: { selfProcess.read() })
+        context = QueryContext(history: history, metrics: metrics) { [loop] in loop.progress }
+        textfile = TextfileWriter(render: { [context] in MetricsEndpoint.textfile(context) }, logger: logger)
     }
+
+    static let version = "unknown"
+    static let revision = "unknown"
 
     static func samplerConfiguration(_ c: DaemonConfig) -> SamplerConfiguration {
         SamplerConfiguration(target: c.target, cgroupOverride: c.cgroup, readEnvironment: c.readEnvironment,
@@ -49,10 +66,10 @@ public final class Daemon: Sendable {
     public func run(signals: SignalStream) async throws {
         let initial = config.withLock { $0 }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let context = QueryContext(history: history) { [loop] in loop.progress }
 
-        let inherited = try systemd.listenDescriptor()
-        let listen: ServerConfiguration.Listen = inherited.map { .inheritedDescriptor($0) } ?? initial.serverListen
+        let inherited = try systemd.listenDescriptors()
+        let listen: ServerConfiguration.Listen = inherited.query.map { .inheritedDescriptor($0) } ?? initial.serverListen
+        let metricsListen = metricsListener(initial, inherited)
 
         // The first sample before the first answer: a client that socket activation queued on
         // the listening socket gets data, not "starting". READY once both are done.
@@ -74,6 +91,20 @@ public final class Daemon: Sendable {
             try? await group.shutdownGracefully()
             throw error
         }
+        var metricsServer: QueryServer?
+        if let metricsListen {
+            do {
+                metricsServer = try await QueryServer.start(configuration: initial.metricsServer(listen: metricsListen), context: context,
+                                                            group: group, logger: logger)
+            } catch {
+                loop.stop()
+                await server.close()
+                try? await group.shutdownGracefully()
+                throw MetricsListenerFailed(description: "\(error)"
+                    + (getenv("INVOCATION_ID") != nil ? "; the service cannot open network sockets itself (PrivateNetwork=yes, RestrictAddressFamilies=AF_UNIX): enable drum-monitor-metrics.socket instead of metrics_listen" : ""))
+            }
+        }
+        textfile.apply(initial.textfileSettings)
         systemd.ready(status: statusLine())
         let supervision = startSupervision()
 
@@ -93,6 +124,8 @@ public final class Daemon: Sendable {
         systemd.stopping()
         supervision.cancel()
         loop.stop()
+        textfile.stop()
+        await metricsServer?.close()
         await server.close()
         try? await group.shutdownGracefully()
         if socketLost { throw DaemonStopped(description: "stopped: the query socket is lost (see above)") }
@@ -101,6 +134,22 @@ public final class Daemon: Sendable {
 
     public struct DaemonStopped: Error, CustomStringConvertible {
         public let description: String
+    }
+
+    public struct MetricsListenerFailed: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The metrics listener: systemd's socket named `metrics` (drum-monitor-metrics.socket) if it
+    /// passed one, which wins over `metrics_listen`; else `metrics_listen`; else none.
+    private func metricsListener(_ config: DaemonConfig, _ inherited: InheritedSockets) -> ServerConfiguration.Listen? {
+        if let fd = inherited.metrics {
+            if let configured = config.metricsListen {
+                logger.warning("ignoring metrics_listen \(configured): systemd passed the metrics socket (drum-monitor-metrics.socket)")
+            }
+            return .inheritedDescriptor(fd)
+        }
+        return config.metricsListen.map { .tcp(host: $0.host, port: $0.port) }
     }
 
     /// Every few seconds: STATUS=, and WATCHDOG=1 only while the sampler is making progress, so a
@@ -163,6 +212,9 @@ public final class Daemon: Sendable {
             || new.headTimeoutSeconds != old.headTimeoutSeconds || new.maxHeadBytes != old.maxHeadBytes {
             logger.warning("socket and query-server settings take effect at the next restart")
         }
+        if new.metricsListen != old.metricsListen {
+            logger.warning("metrics_listen takes effect at the next restart")
+        }
         if new.capacity != old.capacity {
             // The old ring stays allocated while the new one is filled.
             if let refusal = MemoryRoom.measure(logger: logger)?.refusal(new) {
@@ -175,11 +227,13 @@ public final class Daemon: Sendable {
         history.reconfigure(capacity: new.capacity, intervalNanos: new.intervalNanos)
         var sampler: Sampler?
         if new.target != old.target || new.cgroup != old.cgroup || new.readEnvironment != old.readEnvironment {
-            do { sampler = try Sampler(configuration: Self.samplerConfiguration(new), logger: logger) } catch {
+            do { sampler = try Sampler(configuration: Self.samplerConfiguration(new), logger: logger, cpuAccount: cpuAccount) } catch {
                 logger.error("reload: cannot set up the new target settings (\(error)); keeping the old ones")
             }
         }
         loop.reconfigure(intervalNanos: new.intervalNanos, sampler: sampler)
+        metricLabels.set(new.metricLabels)
+        textfile.apply(new.textfileSettings)
         config.withLock { $0 = new }
         logger.info("configuration reloaded")
         systemd.ready(status: statusLine())

@@ -35,6 +35,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("idle-timeout"), help: ArgumentHelp(DaemonConfig.optionHelp("idle_timeout"))) var idleTimeout: String?
     @Option(name: .customLong("head-timeout"), help: ArgumentHelp(DaemonConfig.optionHelp("head_timeout"))) var headTimeout: String?
     @Option(name: .customLong("max-head-bytes"), help: ArgumentHelp(DaemonConfig.optionHelp("max_head_bytes"))) var maxHeadBytes: String?
+    @Option(name: .customLong("metrics-listen"), help: ArgumentHelp(DaemonConfig.optionHelp("metrics_listen"))) var metricsListen: String?
+    @Option(name: .long, help: ArgumentHelp(DaemonConfig.optionHelp("labels"))) var labels: String?
+    @Option(name: .long, help: ArgumentHelp(DaemonConfig.optionHelp("textfile"))) var textfile: String?
+    @Option(name: .customLong("textfile-interval"), help: ArgumentHelp(DaemonConfig.optionHelp("textfile_interval"))) var textfileInterval: String?
 
     var flags: [String: String] {
         var f: [String: String] = [:]
@@ -43,7 +47,8 @@ struct ServeCommand: AsyncParsableCommand {
             ("pid", pid), ("pidfile", pidfile), ("socket_mode", socketMode), ("socket_group", socketGroup), ("cgroup", cgroup),
             ("read_environment", readEnvironment), ("log_level", logLevel), ("log_format", logFormat),
             ("max_connections", maxConnections), ("idle_timeout", idleTimeout), ("head_timeout", headTimeout),
-            ("max_head_bytes", maxHeadBytes),
+            ("max_head_bytes", maxHeadBytes), ("metrics_listen", metricsListen), ("labels", labels), ("textfile", textfile),
+            ("textfile_interval", textfileInterval),
         ]
         for (k, v) in pairs { if let v { f[k] = v } }
         // --pid and --pidfile replace whatever the file says about the other.
