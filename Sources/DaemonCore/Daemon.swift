@@ -20,7 +20,9 @@ public final class Daemon: Sendable {
     private let config: Mutex<DaemonConfig>
     private let history: History
     private let loop: SamplingLoop
-    /// The tree's CPU counter, carried from sampler to sampler across reloads.
+    /// Sequence and generation, continued by every sampler a reload builds (issue 11 item 4).
+    private let counters = SampleCounters()
+    /// The tree's CPU counter, likewise carried from sampler to sampler.
     private let cpuAccount = TreeCPUAccount()
     private let supervisionQueue = DispatchQueue(label: "drum-monitor.supervision")
     /// The configured `labels`, which a reload replaces.
@@ -40,7 +42,8 @@ public final class Daemon: Sendable {
         logger.info("allocating the history: \(config.historyDescription); \(room?.description ?? "the daemon's memory limit is unknown")")
         if let refusal = room?.refusal(config) { throw HistoryDoesNotFit(description: refusal) }
         history = History(capacity: config.capacity, intervalNanos: config.intervalNanos)
-        let sampler = try Sampler(configuration: Self.samplerConfiguration(config), logger: logger, cpuAccount: cpuAccount)
+        let sampler = try Sampler(configuration: Self.samplerConfiguration(config), logger: logger, counters: counters,
+                                  cpuAccount: cpuAccount)
         loop = SamplingLoop(sampler: sampler, intervalNanos: config.intervalNanos) { [history] sample, detail in
             history.append(sample, detail: detail)
         }
@@ -57,8 +60,7 @@ public final class Daemon: Sendable {
     static let revision = "unknown"
 
     static func samplerConfiguration(_ c: DaemonConfig) -> SamplerConfiguration {
-        SamplerConfiguration(target: c.target, cgroupOverride: c.cgroup, readEnvironment: c.readEnvironment,
-                             fallbackPid: getpid())
+        SamplerConfiguration(target: c.target, cgroupOverride: c.cgroup, readEnvironment: c.readEnvironment)
     }
 
     /// `signals` must exist before anything can be observed from outside (the socket), so that a
@@ -227,7 +229,10 @@ public final class Daemon: Sendable {
         history.reconfigure(capacity: new.capacity, intervalNanos: new.intervalNanos)
         var sampler: Sampler?
         if new.target != old.target || new.cgroup != old.cgroup || new.readEnvironment != old.readEnvironment {
-            do { sampler = try Sampler(configuration: Self.samplerConfiguration(new), logger: logger, cpuAccount: cpuAccount) } catch {
+            do {
+                sampler = try Sampler(configuration: Self.samplerConfiguration(new), logger: logger, counters: counters,
+                                      cpuAccount: cpuAccount)
+            } catch {
                 logger.error("reload: cannot set up the new target settings (\(error)); keeping the old ones")
             }
         }

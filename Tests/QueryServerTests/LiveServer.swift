@@ -35,7 +35,7 @@ final class LiveServer: Sendable {
         var cadence: @Sendable () -> Cadence = { Cadence() }
         if sampling {
             let history = History(capacity: 1000, intervalNanos: 50_000_000)
-            let sampler = try Sampler(configuration: SamplerConfiguration(target: .pid(getpid()), fallbackPid: getpid()))
+            let sampler = try Sampler(configuration: SamplerConfiguration(target: .pid(getpid())))
             let loop = SamplingLoop(sampler: sampler, intervalNanos: 50_000_000) { s, d in history.append(s, detail: d) }
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in loop.start { c.resume() } }
             cadence = { loop.progress }
