@@ -13,7 +13,7 @@ RUN_SOCKET  ?= $(if $(filter 0,$(shell id -u)),/run/drum-monitor/drum-monitor.so
 
 APT_PACKAGES := libsystemd-dev libyaml-dev pkg-config systemd util-linux procps python3 curl
 
-.PHONY: all deps build build-static run test test-unit test-drum test-schema test-python system-test bench install uninstall clean
+.PHONY: all deps deps-prometheus build build-static run test test-unit test-drum test-schema test-python test-prometheus system-test bench install uninstall clean
 
 all: build
 
@@ -25,6 +25,18 @@ deps:
 	    echo "installing:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$missing; \
 	  else echo "missing Debian packages:$$missing (run as root or: sudo apt-get install$$missing)" >&2; exit 1; fi; \
+	fi
+
+# prometheus and promtool (Debian's prometheus package, without its recommends) for the metrics
+# tier and promtool's checks. Debian enables and starts prometheus.service when it installs the
+# package; installed here only for the tests, that service is disabled again.
+deps-prometheus:
+	@if ! dpkg -s prometheus >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing: prometheus (for the tests)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends prometheus; \
+	    if [ -d /run/systemd/system ]; then systemctl disable --now prometheus.service 2>/dev/null && echo "disabled prometheus.service (installed for the tests only)"; fi; \
+	  else echo "missing Debian package: prometheus (run as root or: sudo apt-get install --no-install-recommends prometheus)" >&2; exit 1; fi; \
 	fi
 
 build: deps
@@ -40,7 +52,7 @@ run: build
 
 # Every tier this machine can run: unit and real-kernel tests (root: real v1 cgroups), the
 # daemon's systemd behaviour, the static binary, real DRUM from PyPI, and the API description.
-test: deps build-static test-schema
+test: deps deps-prometheus build-static test-schema test-prometheus
 	venv="$$(Tests/Drum/venv.sh)" || { echo "cannot set up the DRUM venv (Tests/Drum/venv.sh)" >&2; exit 1; }; \
 	DRUM_VENV="$$venv" DRUM_MONITOR_STATIC_BIN=$(CURDIR)/$(STATIC_BIN) $(SWIFT) test --no-parallel
 	$(MAKE) --no-print-directory test-python
@@ -53,6 +65,11 @@ test-python: build
 test-schema: build-static
 	venv="$$(Tests/Schema/venv.sh)" || { echo "cannot set up the schema venv (Tests/Schema/venv.sh)" >&2; exit 1; }; \
 	DRUM_MONITOR_BIN=$(CURDIR)/$(STATIC_BIN) "$$venv/bin/python" Tests/Schema/check_api.py
+
+# A real Prometheus scraping the daemon's TCP listener, the dashboard's expressions and the alert
+# rules (Tests/Prometheus; ~40 s, root).
+test-prometheus: deps-prometheus build-static
+	DRUM_MONITOR_BIN=$(CURDIR)/$(STATIC_BIN) python3 Tests/Prometheus/test_prometheus.py
 
 # Only the fast tiers (no DRUM venv, no static build).
 test-unit: deps
@@ -75,16 +92,20 @@ install: build-static
 	sed 's|/usr/local/bin/drum-monitor|$(PREFIX)/bin/drum-monitor|; s|/etc/drum-monitor/|$(SYSCONFDIR)/drum-monitor/|; s|/usr/local/share/doc|$(PREFIX)/share/doc|' \
 	  systemd/drum-monitor.service > $(DESTDIR)$(UNITDIR)/drum-monitor.service
 	sed 's|/usr/local/share/doc|$(PREFIX)/share/doc|' systemd/drum-monitor.socket > $(DESTDIR)$(UNITDIR)/drum-monitor.socket
-	chmod 0644 $(DESTDIR)$(UNITDIR)/drum-monitor.service $(DESTDIR)$(UNITDIR)/drum-monitor.socket
+	sed 's|/usr/local/share/doc|$(PREFIX)/share/doc|' systemd/drum-monitor-metrics.socket > $(DESTDIR)$(UNITDIR)/drum-monitor-metrics.socket
+	chmod 0644 $(DESTDIR)$(UNITDIR)/drum-monitor.service $(DESTDIR)$(UNITDIR)/drum-monitor.socket $(DESTDIR)$(UNITDIR)/drum-monitor-metrics.socket
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/drum-monitor/drum-monitor.yaml ]; then \
 	  echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/drum-monitor/drum-monitor.yaml"; \
 	else install -D -m 0644 config/drum-monitor.yaml $(DESTDIR)$(SYSCONFDIR)/drum-monitor/drum-monitor.yaml; fi
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/drum-monitor/README.md
+	install -D -m 0644 contrib/prometheus/alerts.yml $(DESTDIR)$(PREFIX)/share/doc/drum-monitor/prometheus/alerts.yml
+	install -D -m 0644 contrib/grafana/drum-monitor.json $(DESTDIR)$(PREFIX)/share/doc/drum-monitor/grafana/drum-monitor.json
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 
 uninstall:
-	-@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl disable --now drum-monitor.socket drum-monitor.service; fi
-	rm -f $(DESTDIR)$(PREFIX)/bin/drum-monitor $(DESTDIR)$(UNITDIR)/drum-monitor.service $(DESTDIR)$(UNITDIR)/drum-monitor.socket
+	-@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl disable --now drum-monitor-metrics.socket drum-monitor.socket drum-monitor.service; fi
+	rm -f $(DESTDIR)$(PREFIX)/bin/drum-monitor $(DESTDIR)$(UNITDIR)/drum-monitor.service $(DESTDIR)$(UNITDIR)/drum-monitor.socket \
+	  $(DESTDIR)$(UNITDIR)/drum-monitor-metrics.socket
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/drum-monitor
 	@echo "left $(DESTDIR)$(SYSCONFDIR)/drum-monitor/drum-monitor.yaml in place (remove it by hand if unwanted)"
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi

@@ -126,6 +126,33 @@ struct MetricsListenerTests {
                 "\(daemon.stderr)")
     }
 
+    /// drum-monitor-metrics.socket: the port the documentation gives, named `metrics`, for the
+    /// service; systemd-analyze verify accepts it with the service and the query socket.
+    @Test func theMetricsSocketUnitNamesItsSocketForTheService() throws {
+        let bin = try Locations.requireBinary()
+        let unit = try #require(readWholeFile(Locations.repoRoot + "/systemd/drum-monitor-metrics.socket"))
+        let lines = unit.split(separator: "\n").map(String.init)
+        #expect(lines.contains("FileDescriptorName=metrics"))
+        #expect(lines.contains("Service=drum-monitor.service"))
+        let listen = try #require(lines.first { $0.hasPrefix("ListenStream=") }).dropFirst("ListenStream=".count)
+        #expect(listen.hasPrefix("127.0.0.1:"), "not loopback: \(listen)")
+        let help = try run(bin, ["serve", "--help"]).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(help.contains("e.g. \(listen)"), "serve --help does not give the unit's address \(listen): \(help)")
+        guard let analyze = Locations.tool("systemd-analyze") else {
+            _ = Conditions.check(false, "systemd-analyze not installed (Debian package systemd)")
+            return
+        }
+        let dir = try TempDir()
+        defer { dir.remove() }
+        for name in ["drum-monitor-metrics.socket", "drum-monitor.socket", "drum-monitor.service"] {
+            let text = try #require(readWholeFile(Locations.repoRoot + "/systemd/" + name))
+            _ = try dir.write(name, text.replacingOccurrences(of: "/usr/local/bin/drum-monitor", with: bin))
+        }
+        let verify = try run(analyze, ["verify", "--man=no", dir.file("drum-monitor-metrics.socket"), dir.file("drum-monitor.service"),
+                                       dir.file("drum-monitor.socket")])
+        #expect(verify.status == 0 && verify.stderr.isEmpty, "systemd-analyze verify: \(verify.stderr)\(verify.stdout)")
+    }
+
     /// textfile: written whole (rename), world-readable under UMask=0077, without process_*,
     /// rewritten every interval; promtool reads it clean. A directory it cannot write to is
     /// logged once and the daemon keeps serving.
