@@ -52,6 +52,7 @@ final class CgroupV2Memory: CgroupMemoryReader {
         let statValues = stat.keyed(["inactive_file"])
         let eventValues = events.keyed(["oom", "oom_kill"])
         let candidates = limits.map { (path: $0.path, bytes: maxValue($0.file)) }
+        let psi = pressureFigures()
         return MemoryReading(
             current: usage,
             peak: peak,
@@ -60,10 +61,10 @@ final class CgroupV2Memory: CgroupMemoryReader {
             workingSet: workingSet(usage, inactiveFile: statValues[0]),
             oomKills: eventValues[1],
             limitHits: eventValues[0],
-            pressureSomeAvg10: pressureAvg10(line: "some"),
-            pressureFullAvg10: pressureAvg10(line: "full"),
-            pressureSomeTotalMicros: pressureTotal(line: "some"),
-            pressureFullTotalMicros: pressureTotal(line: "full"))
+            pressureSomeAvg10: psi.someAvg10,
+            pressureFullAvg10: psi.fullAvg10,
+            pressureSomeTotalMicros: psi.someTotal,
+            pressureFullTotalMicros: psi.fullTotal)
     }
 
     /// memory.max: a number of bytes, or `max`.
@@ -77,22 +78,37 @@ final class CgroupV2Memory: CgroupMemoryReader {
         } catch { return .unavailable("\(error)") }
     }
 
-    private func pressureTotal(line prefix: StaticString) -> Reading<UInt64> {
-        guard case .value(let file) = pressure else { return pressure.map { _ in 0 } }
+    /// memory.pressure's `some`/`full` avg10 and totals, from one read of the file.
+    private func pressureFigures() -> PressureFigures {
+        guard case .value(let file) = pressure else { return PressureFigures(pressure.reason ?? "no memory.pressure") }
+        func field<T>(_ bytes: Bytes, _ parse: (Bytes) throws(KernelFileError) -> T) -> Reading<T> {
+            do { return .value(try parse(bytes)) } catch { return .unavailable("\(error)") }
+        }
         do {
-            return .value(try file.withContents { bytes throws(KernelFileError) in
-                try PressureFile.total(bytes, line: prefix, path: file.path)
-            })
-        } catch { return .unavailable("\(error)") }
+            return try file.withContents { bytes throws(KernelFileError) in
+                PressureFigures(
+                    someAvg10: field(bytes) { b throws(KernelFileError) in try PressureFile.avg10(b, line: "some", path: file.path) },
+                    fullAvg10: field(bytes) { b throws(KernelFileError) in try PressureFile.avg10(b, line: "full", path: file.path) },
+                    someTotal: field(bytes) { b throws(KernelFileError) in try PressureFile.total(b, line: "some", path: file.path) },
+                    fullTotal: field(bytes) { b throws(KernelFileError) in try PressureFile.total(b, line: "full", path: file.path) })
+            }
+        } catch { return PressureFigures("\(error)") }
     }
 
-    private func pressureAvg10(line prefix: StaticString) -> Reading<Double> {
-        guard case .value(let file) = pressure else { return pressure.map { _ in 0 } }
-        do {
-            return .value(try file.withContents { bytes throws(KernelFileError) in
-                try PressureFile.avg10(bytes, line: prefix, path: file.path)
-            })
-        } catch { return .unavailable("\(error)") }
+    private struct PressureFigures {
+        var someAvg10: Reading<Double>
+        var fullAvg10: Reading<Double>
+        var someTotal: Reading<UInt64>
+        var fullTotal: Reading<UInt64>
+
+        init(someAvg10: Reading<Double>, fullAvg10: Reading<Double>, someTotal: Reading<UInt64>, fullTotal: Reading<UInt64>) {
+            (self.someAvg10, self.fullAvg10, self.someTotal, self.fullTotal) = (someAvg10, fullAvg10, someTotal, fullTotal)
+        }
+
+        init(_ reason: String) {
+            self.init(someAvg10: .unavailable(reason), fullAvg10: .unavailable(reason), someTotal: .unavailable(reason),
+                      fullTotal: .unavailable(reason))
+        }
     }
 }
 
