@@ -27,16 +27,20 @@ deps:
 	  else echo "missing Debian packages:$$missing (run as root or: sudo apt-get install$$missing)" >&2; exit 1; fi; \
 	fi
 
-# prometheus and promtool (Debian's prometheus package, without its recommends) for the metrics
-# tier and promtool's checks. Debian enables and starts prometheus.service when it installs the
-# package; installed here only for the tests, that service is disabled again.
+# prometheus and promtool (Debian's prometheus package, without its recommends) and node_exporter
+# (prometheus-node-exporter, for the textfile) for the metrics tier and promtool's checks. Debian
+# enables and starts their services when it installs them; installed here only for the tests,
+# those services are disabled again.
+PROMETHEUS_PACKAGES := prometheus prometheus-node-exporter
 deps-prometheus:
-	@if ! dpkg -s prometheus >/dev/null 2>&1; then \
+	@missing=""; for p in $(PROMETHEUS_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing: prometheus (for the tests)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends prometheus; \
-	    if [ -d /run/systemd/system ]; then systemctl disable --now prometheus.service 2>/dev/null && echo "disabled prometheus.service (installed for the tests only)"; fi; \
-	  else echo "missing Debian package: prometheus (run as root or: sudo apt-get install --no-install-recommends prometheus)" >&2; exit 1; fi; \
+	    echo "installing (for the tests):$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $$missing; \
+	    if [ -d /run/systemd/system ]; then for p in $$missing; do \
+	      systemctl disable --now $$p.service 2>/dev/null && echo "disabled $$p.service (installed for the tests only)"; done; fi; \
+	  else echo "missing Debian packages:$$missing (run as root or: sudo apt-get install --no-install-recommends$$missing)" >&2; exit 1; fi; \
 	fi
 
 build: deps

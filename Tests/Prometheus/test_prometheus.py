@@ -14,10 +14,12 @@ Prometheus' HTTP API it checks what a team running many DRUM servers relies on:
 - avg_over_time and sum over a window in which DRUM was stopped and started are numbers, not NaN,
   and the tree's CPU counter was never reset;
 - every expression of contrib/grafana/drum-monitor.json returns data; the rules of
-  contrib/prometheus/alerts.yml load (health ok), pass `promtool check rules` and their unit tests.
+  contrib/prometheus/alerts.yml load (health ok), pass `promtool check rules` and their unit tests;
+- the textfile the daemon writes meanwhile is read by Debian's node_exporter (1.5) without error,
+  beside node_exporter's own process_* series.
 
 Run as root by `make test-prometheus` (part of `make test`), which installs Debian's prometheus
-package first: DRUM_MONITOR_BIN=.build-static/release/drum-monitor python3 Tests/Prometheus/test_prometheus.py
+and prometheus-node-exporter packages first: DRUM_MONITOR_BIN=.build-static/release/drum-monitor python3 Tests/Prometheus/test_prometheus.py
 Prints one line per check, "SKIP ..." when it cannot run here, and ends with "prometheus: N passed, N failed".
 About 40 s: ~25 s of Prometheus, the rest starting things.
 """
@@ -129,6 +131,9 @@ class Scene:
         self.socket = os.path.join(self.dir, "q.sock")
         self.metrics_port = free_port()
         self.prometheus_port = free_port()
+        self.node_exporter_port = free_port()
+        self.textfile_dir = os.path.join(self.dir, "textfile")
+        os.mkdir(self.textfile_dir)
         self.api = f"http://127.0.0.1:{self.prometheus_port}/api/v1"
 
     def __enter__(self):
@@ -136,7 +141,7 @@ class Scene:
 
     def __exit__(self, *_):
         self.stop_tree()
-        for p in (self.prometheus, self.daemon):
+        for p in (self.prometheus, self.daemon, getattr(self, "node_exporter", None)):
             if p and p.poll() is None:
                 p.kill()
                 p.wait()
@@ -198,7 +203,8 @@ class Scene:
         log = open(os.path.join(self.dir, "daemon.log"), "w")
         self.daemon = subprocess.Popen(
             [BINARY, "serve", "--config", "/dev/null", "--socket", self.socket, "--interval", f"{int(INTERVAL * 1000)}ms",
-             "--pidfile", self.pidfile, "--metrics-listen", f"127.0.0.1:{self.metrics_port}", "--labels", "team=ml-platform"],
+             "--pidfile", self.pidfile, "--metrics-listen", f"127.0.0.1:{self.metrics_port}", "--labels", "team=ml-platform",
+             "--textfile", os.path.join(self.textfile_dir, "drum-monitor.prom"), "--textfile-interval", "1s"],
             stdout=log, stderr=log, env={k: v for k, v in os.environ.items() if not k.startswith(("DRUM_MONITOR_", "LISTEN_", "NOTIFY_"))})
         if not poll(lambda: self.metrics_text(), timeout=60):
             raise Failure(f"the daemon does not answer on 127.0.0.1:{self.metrics_port}: {self.daemon_log()}")
@@ -280,9 +286,10 @@ def main():
     if not os.path.exists("/sys/fs/cgroup/memory/cgroup.procs"):
         print("SKIP prometheus tier: no cgroup v1 memory hierarchy at /sys/fs/cgroup/memory")
         return 0
-    for tool in ("prometheus", "promtool"):
+    for tool in ("prometheus", "promtool", "prometheus-node-exporter"):
         if not shutil.which(tool):
-            print(f"prometheus: {tool} not found; run make deps-prometheus (Debian's prometheus package)", file=sys.stderr)
+            print(f"prometheus: {tool} not found; run make deps-prometheus (Debian's prometheus and prometheus-node-exporter)",
+                  file=sys.stderr)
             return 1
     if not os.access(BINARY, os.X_OK):
         print(f"prometheus: no drum-monitor at {BINARY} (make build-static, or set DRUM_MONITOR_BIN)", file=sys.stderr)
@@ -473,6 +480,38 @@ def run_checks(scene, checks):
             if done.returncode != 0:
                 raise Failure(f"promtool {' '.join(args)}: {done.stdout}{done.stderr}")
     checks.run("the alert rules load, promtool check rules and test rules pass", rules)
+
+    def textfile():
+        log = open(os.path.join(scene.dir, "node-exporter.log"), "w")
+        scene.node_exporter = subprocess.Popen(
+            ["prometheus-node-exporter", f"--web.listen-address=127.0.0.1:{scene.node_exporter_port}", "--collector.disable-defaults",
+             "--collector.textfile", f"--collector.textfile.directory={scene.textfile_dir}"], stdout=log, stderr=log)
+
+        def scraped():
+            try:
+                status, _, body = http(f"http://127.0.0.1:{scene.node_exporter_port}/metrics")
+                return status, body.decode()
+            except urllib.error.HTTPError as error:  # 500: a collected series twice, say
+                return error.code, error.read().decode(errors="replace")
+            except (OSError, urllib.error.URLError):
+                return None  # not listening yet
+        status, text = poll(scraped, timeout=TIMEOUT) or (None, "")
+        if status != 200:
+            raise Failure(f"node_exporter answered {status}: {text[:500]}")
+        lines = text.splitlines()
+        if "node_textfile_scrape_error 0" not in lines:
+            raise Failure(f"node_exporter could not read the textfile: {[l for l in lines if 'textfile' in l]}")
+        ours = [l for l in lines if l.startswith("drum_monitor_memory_current_bytes{")]
+        if len(ours) != 1 or 'team="ml-platform"' not in ours[0]:
+            raise Failure(f"drum_monitor_memory_current_bytes through node_exporter: {ours}")
+        if not any(l.startswith("process_resident_memory_bytes ") for l in lines):
+            raise Failure("node_exporter's own process_* series are missing")
+        # A family the textfile shares with node_exporter's own (process_*, say) is answered 200
+        # anyway, and logged as an error.
+        complaints = [l for l in open(os.path.join(scene.dir, "node-exporter.log")) if "error gathering metrics" in l]
+        if complaints:
+            raise Failure(f"node_exporter: {complaints[0][:500]}")
+    checks.run("node_exporter reads the textfile beside its own process_* series", textfile)
 
 
 if __name__ == "__main__":
