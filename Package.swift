@@ -126,7 +126,7 @@ let package = Package(
         // The sampler's CPU per tick, back to back (make bench).
         .executableTarget(
             name: "drum-monitor-sampler-bench",
-            dependencies: ["History", "Sampler", "KernelReaders"],
+            dependencies: ["History", "Sampler", "KernelReaders", "SampleModel"],
             path: "Benchmarks/SamplerBench",
             swiftSettings: crossModule
         ),

@@ -52,6 +52,7 @@ public enum Endpoints {
             case "/v1/snapshot": try params.allowOnly([]); return .ready(snapshot(context))
             case "/v1/window": return .ready(try window(params, context))
             case "/v1/samples": return try samples(params, context)
+            case "/v1/events": return try EventsEndpoint.route(params, context)
             case "/stats", "/stats/": try params.allowOnly([]); return .ready(DrumStats.response(context))
             case "/metrics": try params.allowOnly([]); return .ready(MetricsEndpoint.response(context, accept: accept))
             default: return .ready(.error(.notFound, "no such endpoint: \(path)"))
@@ -96,6 +97,8 @@ public enum Endpoints {
             w.field("time_unix_ns", sample.wallNanos)
             w.field("interval_seconds", Double(context.intervalNanos) / 1e9)
             w.field("measured_interval_seconds", detail.intervalSeconds)
+            let newestEvent = context.events.newestSequence
+            w.field("newest_event_sequence", newestEvent == 0 ? nil : newestEvent)
             w.field("target", object: { w in
                 w.field("found", detail.target.found)
                 w.field("root_pid", detail.target.rootPid.map(Int64.init))
@@ -120,6 +123,8 @@ public enum Endpoints {
                 w.field("working_set_bytes", v[.memoryWorkingSet])
                 w.field("oom_kills", v[.memoryOOMKills])
                 w.field("limit_hits", v[.memoryLimitHits])
+                w.field("oom_events", v[.memoryOOMEvents])
+                w.field("time_to_limit_seconds", detail.timeToLimitSeconds)
                 w.field("pressure_some_avg10", v[.memoryPressureSome])
                 w.field("pressure_full_avg10", v[.memoryPressureFull])
                 w.field("pressure_some_seconds_total", detail.counters.memoryPressureSomeSeconds)

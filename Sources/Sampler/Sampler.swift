@@ -72,6 +72,7 @@ public final class Sampler {
         detail.target.mlopsModelID = root == nil ? nil : tracker.mlopsModelID
         detail.intervalSeconds = SamplingSteps.intervalSeconds(from: previousMono, to: mono)
         previousMono = mono
+        detail.bootNanos = clock.bootNanos()
 
         SamplingSteps.hostMemory(readHost(), values: &values, detail: &detail)
         cgroups.read(&values, &detail, now: mono)
@@ -121,6 +122,7 @@ public final class Sampler {
         }
         let pageSize = configuration.constants.pageSize
         let generation = tracker.generation
+        let nanosPerTick = 1_000_000_000 / Swift.max(configuration.constants.clockTicksPerSecond, 1)
         var processes: [SampleDetail.Process] = []
         processes.reserveCapacity(tree.processes.count)
         for process in tree.processes.values {
@@ -129,9 +131,12 @@ public final class Sampler {
                                                     rootPid: root.pid, rootArgv: root.cmdline)
                 process.roleGeneration = generation
             }
+            // Z (zombie) and X (dead): exited, waiting for the parent to reap it.
+            let exited = process.stat.state == UInt8(ascii: "Z") || process.stat.state == UInt8(ascii: "X")
             processes.append(SampleDetail.Process(pid: process.pid, ppid: process.stat.ppid, role: process.role,
                                                   cmdline: process.cmdline, rssBytes: process.stat.rssPages &* pageSize,
-                                                  cpuCores: process.cpuCores))
+                                                  cpuCores: process.cpuCores, startNanos: process.startTimeTicks &* nanosPerTick,
+                                                  exited: exited))
         }
         SamplingSteps.treeFigures(&processes, rootPid: root.pid, rootHasCPU: root.cpuCores != nil,
                                   incomplete: tree.incomplete, values: &values, unavailable: &detail.unavailable)

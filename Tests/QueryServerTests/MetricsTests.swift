@@ -136,10 +136,11 @@ import TestSupport
         cadence.lateTicks = 1
         let sources = MetricsSources(version: "0.1.0", revision: "abcdef012345", labels: MetricLabels(labels),
                                      process: { DaemonProcess(residentBytes: 9 << 20, virtualBytes: 200 << 20, cpuSeconds: 1.25,
-                                                              startTimeSeconds: 1_700_000_000, openFDs: 12, maxFDs: 65536) },
-                                     eventCounts: { [("oom_kill", 2), ("worker_replaced", 0)] })
+                                                              startTimeSeconds: 1_700_000_000, openFDs: 12, maxFDs: 65536) })
+        let events = EventLog(capacity: 4)
+        for _ in 0..<2 { events.append(EventRecord(kind: .oomKill, wallNanos: 1, monoNanos: 1, sampleSequence: 1, generation: 3)) }
         let fixed = cadence
-        return QueryContext(history: history, metrics: sources) { fixed }
+        return QueryContext(history: history, events: events, metrics: sources) { fixed }
     }
 
     static func lines(_ context: QueryContext, _ format: MetricsFormat = .text) -> [String] {

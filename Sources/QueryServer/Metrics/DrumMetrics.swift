@@ -43,9 +43,10 @@ enum DrumMetrics {
             "Scheduled samples never taken because the one before overran or the daemon was stopped", Double(cadence.missedTicks))
         add("drum_monitor_sampler_interval_seconds", .gauge, unit: "seconds", "The configured sampling interval",
             Double(context.intervalNanos) / 1e9)
-        let counts = sources.eventCounts()
-        add("drum_monitor_events_total", .counter, "Events detected since the daemon started, by kind (see GET /v1/events)",
-            counts.map { (labels: [("kind", $0.kind)], value: Double($0.count)) })
+        // Every kind, 0 for those not seen yet: rate() and increase() have a series from the start.
+        add("drum_monitor_events_total", .counter,
+            "Events detected since the daemon started, by kind (GET /v1/events); a full event ring does not lower it",
+            EventKind.allCases.map { (labels: [("kind", $0.name)], value: Double(context.events.count(of: $0))) })
         if options.includeProcess, let p = sources.process() {
             add("process_resident_memory_bytes", .gauge, unit: "bytes", "Resident memory of drum-monitor itself", p.residentBytes.map { Double($0) })
             add("process_virtual_memory_bytes", .gauge, unit: "bytes", "Virtual memory of drum-monitor itself", p.virtualBytes.map { Double($0) })
@@ -98,8 +99,10 @@ enum DrumMetrics {
                   v[.memoryWorkingSet])
         addTarget("drum_monitor_memory_oom_kills_total", .counter, "Processes the OOM killer killed in the watched cgroup (the kernel's count)",
                   v[.memoryOOMKills])
-        addTarget("drum_monitor_memory_limit_hits_total", .counter, "Times memory use reached the limit (v1 memory.failcnt, v2 memory.events)",
-                  v[.memoryLimitHits])
+        addTarget("drum_monitor_memory_limit_hits_total", .counter,
+                  "Times memory use reached the limit and reclaim ran (v1 memory.failcnt, v2 memory.events max)", v[.memoryLimitHits])
+        addTarget("drum_monitor_memory_oom_events_total", .counter,
+                  "Times reclaim at the limit failed and the OOM killer was invoked (v2 memory.events oom)", v[.memoryOOMEvents])
         addTarget("drum_monitor_pressure_memory_waiting_seconds_total", .counter, unit: "seconds",
                   "Time some task of the watched cgroup waited for memory (PSI some total, cgroup v2)", c.memoryPressureSomeSeconds)
         addTarget("drum_monitor_pressure_memory_stalled_seconds_total", .counter, unit: "seconds",

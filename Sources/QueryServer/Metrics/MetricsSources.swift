@@ -1,25 +1,20 @@
 import Synchronization
 
-/// What the exposition needs besides the history and the cadence, given by the daemon: which
-/// build this is, the configured labels, the daemon's own process figures and the event counts.
+/// What the exposition needs besides the history, the events and the cadence, given by the
+/// daemon: which build this is, the configured labels and the daemon's own process figures.
 public struct MetricsSources: Sendable {
     public var version: String
     public var revision: String
     public let labels: MetricLabels
     /// The daemon's own process (`process_*`); nil or nil fields: left out.
     public var process: @Sendable () -> DaemonProcess?
-    /// Events detected since start, per kind (`drum_monitor_events_total{kind}`); every kind,
-    /// with 0 for those not seen, so that rate() and increase() have a series from the start.
-    public var eventCounts: @Sendable () -> [(kind: String, count: UInt64)]
 
     public init(version: String = "unknown", revision: String = "unknown", labels: MetricLabels = MetricLabels(),
-                process: @escaping @Sendable () -> DaemonProcess? = { nil },
-                eventCounts: @escaping @Sendable () -> [(kind: String, count: UInt64)] = { [] }) {
+                process: @escaping @Sendable () -> DaemonProcess? = { nil }) {
         self.version = version
         self.revision = revision
         self.labels = labels
         self.process = process
-        self.eventCounts = eventCounts
     }
 }
 

@@ -402,6 +402,52 @@ def test_oom():
     after = wait_for(lambda: (lambda n: n if n is not None and n > (before or 0) else None)(snapshot()["memory"]["oom_kills"]), 20)
     check("oom.snapshot-oom_kills-up", after is not None and before is not None and after > before, f"{before} -> {after}")
     check("oom.service-survives", prop(FAKE, "ActiveState") == "active", prop(FAKE, "ActiveState"))
+    test_oom_events(victim)
+
+
+# The MESSAGE_ID drum-monitor gives every oom_kill entry (SampleModel EventKind.messageID).
+OOM_KILL_MESSAGE_ID = "680fe2d57e644f7cb5bd2d882102563a"
+
+
+def test_oom_events(victim):
+    """Issue 14 on cgroup v2 under systemd: the kill is an event in /v1/events, one journal entry
+    with its MESSAGE_ID and fields, and a line of `query events`."""
+    def oom_event():
+        _, body = get("/v1/events?kind=oom_kill")
+        return next((e for e in body["events"] if any(p["pid"] == victim for p in e["processes"])), None)
+    event = wait_for(oom_event, 30)
+    check("events.oom_kill-names-victim", bool(event), json.dumps(get("/v1/events")[1])[:1500])
+    if event:
+        p = event["processes"][0]
+        check("events.oom_kill-last-rss", p["pid"] == victim and p["role"] == "worker" and (p["rss_bytes"] or 0) > 0, json.dumps(p))
+        check("events.oom_kill-limit", event.get("memory_limit_bytes") == MEMORY_MAX, json.dumps(event)[:500])
+    replaced = wait_for(lambda: next((e for e in get("/v1/events?kind=worker_replaced")[1]["events"] if e["previous_pid"] == victim), None), 30)
+    check("events.worker_replaced", bool(replaced) and (not event or replaced["sample_sequence"] - event["sample_sequence"] <= 2),
+          json.dumps(replaced)[:500])
+
+    def journal_entry():
+        r = run("journalctl", "-b", "-o", "json", "--no-pager", f"MESSAGE_ID={OOM_KILL_MESSAGE_ID}")
+        for line in r.stdout.splitlines():
+            entry = json.loads(line)
+            pids = entry.get("DRUM_PID")
+            if str(victim) in (pids if isinstance(pids, list) else [pids]):
+                return entry
+        return None
+    entry = wait_for(journal_entry, 30)
+    check("journal.oom_kill-message-id", bool(entry), run("journalctl", "-b", "-u", SVC, "--no-pager", "-n", "30").stdout[-1500:])
+    if entry:
+        first = lambda v: v[0] if isinstance(v, list) else v
+        check("journal.oom_kill-fields",
+              entry.get("PRIORITY") == "4" and entry.get("DRUM_EVENT") == "oom_kill" and first(entry.get("DRUM_ROLE")) == "worker"
+              and int(first(entry.get("DRUM_RSS_BYTES")) or 0) > 0
+              and int(entry.get("CGROUP_MEMORY_LIMIT_BYTES", 0)) == MEMORY_MAX and "CGROUP_MEMORY_CURRENT_BYTES" in entry
+              and entry.get("_SYSTEMD_UNIT") == SVC,
+              json.dumps({k: v for k, v in entry.items() if not k.startswith("__")})[:1500])
+    r = run(BIN, "query", "events", "--kind", "oom_kill", "--socket", SOCK)
+    check("cli.query-events", r.returncode == 0 and f"worker {victim}" in r.stdout and "oom_kill" in r.stdout, (r.stdout + r.stderr)[-500:])
+    # STATUS= is refreshed every few seconds.
+    status = wait_for(lambda: (lambda t: t if "last OOM kill" in t else None)(prop(SVC, "StatusText")), 20)
+    check("status.last-oom-kill", bool(status) and f"worker {victim}" in status, str(status or prop(SVC, "StatusText")))
 
 
 def test_drum_restart():
