@@ -66,15 +66,10 @@ public final class Daemon: Sendable {
         }
         metricLabels = MetricLabels(config.metricLabels)
         let selfProcess = SelfProcess()
-        // Hook: version and revision from the build's version source (issue 16) once it exists.
-        metrics = MetricsSources(version: Self.version, revision: Self.revision, labels: metricLabels,
-                                 process: { selfProcess.read() })
+        metrics = MetricsSources(labels: metricLabels, process: { selfProcess.read() })
         context = QueryContext(history: history, events: events.log, metrics: metrics) { [loop] in loop.progress }
         textfile = TextfileWriter(render: { [context] in MetricsEndpoint.textfile(context) }, logger: logger)
     }
-
-    static let version = "unknown"
-    static let revision = "unknown"
 
     /// The history in its file (adopted, migrated or new; see `History.open`), or in memory
     /// with `history_file: none` or when the file cannot be used — every note is logged.

@@ -1,3 +1,4 @@
+import BuildInfo
 import History
 import NIOHTTP1
 import SampleModel
@@ -69,6 +70,8 @@ public enum Endpoints {
         let freshness = SampleFreshness(cadence, intervalNanos: context.intervalNanos)
         return .json(freshness.isStale ? .serviceUnavailable : .ok) { w in
             w.field("status", freshness.status.rawValue)
+            w.field("version", BuildInfo.version)
+            w.field("revision", BuildInfo.revision)
             w.field("last_sample_age_seconds", freshness.ageSeconds)
             w.field("interval_seconds", freshness.intervalSeconds)
             w.field("ticks", cadence.ticks)

@@ -124,7 +124,7 @@ public struct DaemonConfig: Equatable, Sendable {
             guard let m = mode_t(v, radix: 8), m <= 0o777 else { throw ValueError(message: "must be an octal mode like 0660, got '\(v)'") }
             c.socketMode = m
         }, show: { "0" + String($0.socketMode, radix: 8) }),
-        Key(name: "socket_group", help: "group owning the socket file (empty: the daemon's)", apply: { c, v throws(ValueError) in
+        Key(name: "socket_group", help: "group owning the socket file (empty: drum-monitor if that group exists, else the daemon's)", apply: { c, v throws(ValueError) in
             guard v.isEmpty || GroupLookup.exists(v) else {
                 throw ValueError(message: "no group '\(v)' on this host (see getent group); the socket could not be given to it")
             }
@@ -325,7 +325,13 @@ public struct DaemonConfig: Equatable, Sendable {
         return warnings
     }
 
-    var serverListen: ServerConfiguration.Listen { .path(socket, mode: socketMode, group: socketGroup) }
+    /// The group that may query the daemon, created by the package and `make install`
+    /// (systemd/drum-monitor.sysusers); the socket's group when `socket_group` is empty and it exists.
+    static let readerGroup = "drum-monitor"
+
+    var serverListen: ServerConfiguration.Listen {
+        .path(socket, mode: socketMode, group: socketGroup ?? (getgrnam(Self.readerGroup) != nil ? Self.readerGroup : nil))
+    }
 
     func server(listen: ServerConfiguration.Listen) -> ServerConfiguration {
         ServerConfiguration(listen: listen, maxConnections: maxConnections, idleTimeoutSeconds: idleTimeoutSeconds,

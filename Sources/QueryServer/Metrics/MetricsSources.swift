@@ -1,3 +1,4 @@
+import BuildInfo
 import Synchronization
 
 /// What the exposition needs besides the history, the events and the cadence, given by the
@@ -9,7 +10,8 @@ public struct MetricsSources: Sendable {
     /// The daemon's own process (`process_*`); nil or nil fields: left out.
     public var process: @Sendable () -> DaemonProcess?
 
-    public init(version: String = "unknown", revision: String = "unknown", labels: MetricLabels = MetricLabels(),
+    /// `version`, `revision`: this build's (BuildInfo) unless a test gives others.
+    public init(version: String = BuildInfo.version, revision: String = BuildInfo.revision, labels: MetricLabels = MetricLabels(),
                 process: @escaping @Sendable () -> DaemonProcess? = { nil }) {
         self.version = version
         self.revision = revision
