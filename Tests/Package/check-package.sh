@@ -53,8 +53,10 @@ sysusers_line=$(grep -n 'systemd-sysusers' "$T/control/postinst" | head -n1 | cu
 start_line=$(grep -n 'deb-systemd-invoke' "$T/control/postinst" | head -n1 | cut -d: -f1)
 check deb.postinst-group-before-start "$( [ -n "$sysusers_line" ] && [ -n "$start_line" ] && [ "$sysusers_line" -lt "$start_line" ]; echo $?)" \
     "systemd-sysusers at line ${sysusers_line:-none}, first start at line ${start_line:-none}"
-# The metrics listener is opt-in: installed, neither enabled nor started; the query socket is.
-check deb.metrics-socket-not-enabled "$(ok bash -c "! grep -Eq \"(enable|start) .*drum-monitor-metrics\" '$T/control/postinst'")"
+# The metrics listener is opt-in: installed, never started, enabled again on upgrade only where
+# the administrator had enabled it (dh_installsystemd --no-enable); the query socket is enabled.
+check deb.metrics-socket-not-started "$(ok bash -c "! grep -q 'deb-systemd-invoke .*drum-monitor-metrics' '$T/control/postinst'")"
+check deb.metrics-socket-enabled-only-if-it-was "$(ok grep -q "if deb-systemd-helper debian-installed 'drum-monitor-metrics.socket'" "$T/control/postinst")"
 check deb.query-socket-enabled "$(ok grep -q "enable 'drum-monitor.socket'" "$T/control/postinst")"
 check deb.postrm-purge-runtime-dir "$(ok grep -q 'rm -rf /run/drum-monitor' "$T/control/postrm")"
 
