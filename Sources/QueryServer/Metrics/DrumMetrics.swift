@@ -47,13 +47,14 @@ enum DrumMetrics {
         add("drum_monitor_events_total", .counter,
             "Events detected since the daemon started, by kind (GET /v1/events); a full event ring does not lower it",
             EventKind.allCases.map { (labels: [("kind", $0.name)], value: Double(context.events.count(of: $0))) })
+        // The daemon's own process, with the names and help texts every Prometheus client library uses.
         if options.includeProcess, let p = sources.process() {
-            add("process_resident_memory_bytes", .gauge, unit: "bytes", "Resident memory of drum-monitor itself", p.residentBytes.map { Double($0) })
-            add("process_virtual_memory_bytes", .gauge, unit: "bytes", "Virtual memory of drum-monitor itself", p.virtualBytes.map { Double($0) })
-            add("process_cpu_seconds_total", .counter, unit: "seconds", "CPU time of drum-monitor itself (user and system)", p.cpuSeconds)
-            add("process_start_time_seconds", .gauge, unit: "seconds", "When drum-monitor started (Unix seconds)", p.startTimeSeconds)
-            add("process_open_fds", .gauge, "Open file descriptors of drum-monitor", p.openFDs.map { Double($0) })
-            add("process_max_fds", .gauge, "The open-file limit of drum-monitor (soft)", p.maxFDs.map { Double($0) })
+            add("process_resident_memory_bytes", .gauge, unit: "bytes", "Resident memory size in bytes.", p.residentBytes.map { Double($0) })
+            add("process_virtual_memory_bytes", .gauge, unit: "bytes", "Virtual memory size in bytes.", p.virtualBytes.map { Double($0) })
+            add("process_cpu_seconds_total", .counter, unit: "seconds", "Total user and system CPU time spent in seconds.", p.cpuSeconds)
+            add("process_start_time_seconds", .gauge, unit: "seconds", "Start time of the process since unix epoch in seconds.", p.startTimeSeconds)
+            add("process_open_fds", .gauge, "Number of open file descriptors.", p.openFDs.map { Double($0) })
+            add("process_max_fds", .gauge, "Maximum number of open file descriptors.", p.maxFDs.map { Double($0) })
         }
 
         guard let (sample, detail) = context.history.latest else { return families }
