@@ -24,7 +24,8 @@ class Case:
     status: int
     # For 400: the parameters the error message must name, each in single quotes.
     names: Tuple[str, ...] = ()
-    # How the request is sent (see SENDERS in check_api.py): "plain", "body" (Content-Length: 5),
+    # How the request is sent (see request_bytes in check_api.py): "plain", "accept:TYPES" (an
+    # Accept header), "body" (Content-Length: 5),
     # "chunked", "big-body" (Content-Length: 20000, more than max_head_bytes), "big-head" (a head
     # over max_head_bytes), "trickle" (a head that never completes), "garbage" (not HTTP),
     # "upgrade" (Connection: Upgrade, Upgrade: websocket; the daemon answers, then closes).
@@ -152,6 +153,9 @@ CASES = [case for target in PATHS.values() for case in per_path_cases(target)] +
     Case("GET", "/stats/?x=1", 400, names=("x",)),
     Case("GET", "/stats?x", 400, names=("x",)),
     Case("GET", "/metrics?name=up", 400, names=("name",)),
+    # Issue 17: OpenMetrics when Accept asks for it as Prometheus does; 0.0.1 when only that is asked for.
+    Case("GET", "/metrics", 200, send="accept:application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"),
+    Case("GET", "/metrics", 200, send="accept:application/openmetrics-text; version=0.0.1"),
     # Requests no operation matches (x-unmatched-requests in the document).
     Case("GET", "/v2/snapshot", 404),
     Case("HEAD", "/nope", 404),
