@@ -151,7 +151,7 @@ final class CgroupWatcher {
 
     /// Every figure the watcher reports.
     static let metrics: [Metric] = [.memoryCurrent, .memoryPeak, .memoryIntervalPeak, .memoryIntervalPeakExact, .memoryLimit,
-                                    .memoryWorkingSet, .memoryOOMKills, .memoryLimitHits, .memoryPressureSome,
+                                    .memoryWorkingSet, .memoryOOMKills, .memoryLimitHits, .memoryOOMEvents, .memoryPressureSome,
                                     .memoryPressureFull, .cgroupCPU, .cpuLimit, .cpuThrottled]
 
     private func noteFailure(_ failure: String?) {
