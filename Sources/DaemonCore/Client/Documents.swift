@@ -20,6 +20,7 @@ struct SnapshotDocument: Decodable {
         var limit_source: String?
         var working_set_bytes: Double?
         var oom_kills: Double?
+        var limit_hits: Double?
         var host_total_bytes: Double?
         var host_available_bytes: Double?
     }
@@ -39,11 +40,16 @@ struct SnapshotDocument: Decodable {
     }
     var sequence: Int
     var time: String
+    var time_unix_ns: Int64?
     var interval_seconds: Double
+    var measured_interval_seconds: Double?
+    /// From daemons with events (absent or null: none yet, or no events endpoint).
+    var newest_event_sequence: Int?
     var target: Target
     var cgroup: Cgroup
     var memory: Memory
     var cpu: CPU
+    var tree_rss_bytes: Double?
     var processes: [Process]
     var unavailable: [String: String]
 }
