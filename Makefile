@@ -11,7 +11,7 @@ DRUM_VENV   ?= /var/cache/drum-monitor/drum-venv
 # make run serves here; /run needs root, so others get a socket under /tmp.
 RUN_SOCKET  ?= $(if $(filter 0,$(shell id -u)),/run/drum-monitor/drum-monitor.sock,/tmp/drum-monitor-$(USER)/drum-monitor.sock)
 
-APT_PACKAGES := libsystemd-dev libyaml-dev pkg-config systemd util-linux procps python3 curl
+APT_PACKAGES := libsystemd-dev libyaml-dev pkg-config systemd util-linux procps python3 curl tmux
 
 .PHONY: all deps build build-static run test test-unit test-drum test-schema test-python system-test bench install uninstall clean
 
