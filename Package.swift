@@ -48,6 +48,9 @@ let package = Package(
         // The sample model every other module speaks: metrics, samples and their detail, cadence,
         // the clock, durations and timestamps as text, the staleness rule. Depends on nothing.
         .target(name: "SampleModel", swiftSettings: crossModule),
+        // sockaddr_un built in one place, for the query server, the command-line client and the
+        // tests. Depends on nothing of ours.
+        .target(name: "UnixSocket", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
         // Reads the kernel: cgroup v1/v2 files, /proc, DRUM discovery. No policy, no timers.
         .target(
             name: "KernelReaders",
@@ -66,7 +69,8 @@ let package = Package(
         .target(
             name: "QueryServer",
             dependencies: [
-                "History", "SampleModel",
+                "History", "SampleModel", "UnixSocket",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -80,7 +84,7 @@ let package = Package(
         .target(
             name: "DaemonCore",
             dependencies: [
-                "SampleModel", "Sampler", "History", "QueryServer", "CSystemd", "CYAML",
+                "SampleModel", "Sampler", "History", "QueryServer", "UnixSocket", "CSystemd", "CYAML",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -116,7 +120,7 @@ let package = Package(
             path: "Benchmarks/WindowBench"
         ),
         // Real cgroups and process trees for tests (root only); not shipped.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["UnixSocket"], path: "Tests/TestSupport"),
         // The sampler's CPU per tick, back to back (make bench).
         .executableTarget(
             name: "drum-monitor-sampler-bench",
@@ -128,10 +132,14 @@ let package = Package(
         .testTarget(name: "KernelReadersTests", dependencies: ["KernelReaders", "TestSupport"]),
         .testTarget(name: "HistoryTests", dependencies: ["History", "SampleModel", "TestSupport"]),
         .testTarget(name: "SamplerTests", dependencies: ["Sampler", "SampleModel", "KernelReaders", "TestSupport", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "QueryServerTests", dependencies: ["QueryServer", "History", "SampleModel", "Sampler", "KernelReaders", "TestSupport", .product(name: "Logging", package: "swift-log"),
-            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
+        .testTarget(name: "QueryServerTests", dependencies: [
+            "QueryServer", "History", "SampleModel", "Sampler", "KernelReaders", "TestSupport", "UnixSocket",
+            .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ]),
         .testTarget(name: "DaemonCoreTests", dependencies: ["DaemonCore", "SampleModel", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "DaemonTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "DaemonTests", dependencies: ["TestSupport", "UnixSocket"]),
     ],
     swiftLanguageModes: [.v6]
 )

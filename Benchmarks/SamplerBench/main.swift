@@ -23,7 +23,7 @@ guard args.count >= 2, let pid = Int32(args[1]) else {
 let ticks = args.count > 2 ? Int(args[2]) ?? 3000 : 3000
 let sampler: Sampler
 do {
-    sampler = try Sampler(configuration: SamplerConfiguration(target: .pid(pid), fallbackPid: getpid()))
+    sampler = try Sampler(configuration: SamplerConfiguration(target: .pid(pid)))
 } catch {
     print("cannot sample: \(error)")
     exit(1)

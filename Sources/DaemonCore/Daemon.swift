@@ -20,6 +20,8 @@ public final class Daemon: Sendable {
     private let config: Mutex<DaemonConfig>
     private let history: History
     private let loop: SamplingLoop
+    /// Sequence and generation, continued by every sampler a reload builds (issue 11 item 4).
+    private let counters = SampleCounters()
     private let supervisionQueue = DispatchQueue(label: "drum-monitor.supervision")
 
     /// Throws `HistoryDoesNotFit` before allocating a history the daemon's memory cannot hold.
@@ -33,15 +35,14 @@ public final class Daemon: Sendable {
         logger.info("allocating the history: \(config.historyDescription); \(room?.description ?? "the daemon's memory limit is unknown")")
         if let refusal = room?.refusal(config) { throw HistoryDoesNotFit(description: refusal) }
         history = History(capacity: config.capacity, intervalNanos: config.intervalNanos)
-        let sampler = try Sampler(configuration: Self.samplerConfiguration(config), logger: logger)
+        let sampler = try Sampler(configuration: Self.samplerConfiguration(config), logger: logger, counters: counters)
         loop = SamplingLoop(sampler: sampler, intervalNanos: config.intervalNanos) { [history] sample, detail in
             history.append(sample, detail: detail)
         }
     }
 
     static func samplerConfiguration(_ c: DaemonConfig) -> SamplerConfiguration {
-        SamplerConfiguration(target: c.target, cgroupOverride: c.cgroup, readEnvironment: c.readEnvironment,
-                             fallbackPid: getpid())
+        SamplerConfiguration(target: c.target, cgroupOverride: c.cgroup, readEnvironment: c.readEnvironment)
     }
 
     /// `signals` must exist before anything can be observed from outside (the socket), so that a
@@ -60,10 +61,15 @@ public final class Daemon: Sendable {
             loop.start { done.resume() }
         }
         logger.info("first sample taken; interval \(DurationText.format(seconds: initial.intervalSeconds)), holding up to \(initial.capacity) samples")
+        // The socket file lost for good (issue 11 item 22) ends the loop below like a signal;
+        // the daemon then exits non-zero so that systemd restarts it.
+        let (events, event) = AsyncStream<Int32?>.makeStream()
+        let forwarding = Task { for await signal in signals.stream { event.yield(signal) } }
+        defer { forwarding.cancel() }
         let server: QueryServer
         do {
             server = try await QueryServer.start(configuration: initial.server(listen: listen), context: context,
-                                                 group: group, logger: logger)
+                                                 group: group, logger: logger, onSocketLost: { _ in event.yield(nil) })
         } catch {
             loop.stop()
             try? await group.shutdownGracefully()
@@ -72,7 +78,12 @@ public final class Daemon: Sendable {
         systemd.ready(status: statusLine())
         let supervision = startSupervision()
 
-        for await signal in signals.stream {
+        var socketLost = false
+        for await signal in events {
+            guard let signal else {
+                socketLost = true
+                break
+            }
             if signal == SIGHUP {
                 reload()
                 continue
@@ -85,7 +96,12 @@ public final class Daemon: Sendable {
         loop.stop()
         await server.close()
         try? await group.shutdownGracefully()
+        if socketLost { throw DaemonStopped(description: "stopped: the query socket is lost (see above)") }
         logger.info("stopped")
+    }
+
+    public struct DaemonStopped: Error, CustomStringConvertible {
+        public let description: String
     }
 
     /// Every few seconds: STATUS=, and WATCHDOG=1 only while the sampler is making progress, so a
@@ -160,7 +176,7 @@ public final class Daemon: Sendable {
         history.reconfigure(capacity: new.capacity, intervalNanos: new.intervalNanos)
         var sampler: Sampler?
         if new.target != old.target || new.cgroup != old.cgroup || new.readEnvironment != old.readEnvironment {
-            do { sampler = try Sampler(configuration: Self.samplerConfiguration(new), logger: logger) } catch {
+            do { sampler = try Sampler(configuration: Self.samplerConfiguration(new), logger: logger, counters: counters) } catch {
                 logger.error("reload: cannot set up the new target settings (\(error)); keeping the old ones")
             }
         }

@@ -26,7 +26,7 @@ struct MemoryRoom {
     static func measure(logger: Logger) -> MemoryRoom? {
         var quiet = logger
         quiet.logLevel = .critical
-        let own = SamplerConfiguration(target: .pid(getpid()), readEnvironment: false, fallbackPid: getpid())
+        let own = SamplerConfiguration(target: .pid(getpid()), readEnvironment: false)
         guard let sampler = try? Sampler(configuration: own, logger: quiet) else { return nil }
         let (sample, detail) = sampler.tick()
         let cgroup = detail.cgroup?.path ?? "?"

@@ -27,7 +27,7 @@ public enum OneShotSample {
         // kill(pid, 0): ESRCH means no such process; EPERM means one we may not signal.
         if let asked = pid ?? rootOf, kill(asked, 0) != 0, errno == ESRCH { throw NoSuchProcess(pid: asked) }
         let target: TargetSpec = pid.map { .pid($0) } ?? rootOf.map { .rootOf($0) } ?? .discover
-        let sampler = try Sampler(configuration: SamplerConfiguration(target: target, cgroupOverride: cgroup, fallbackPid: getpid()))
+        let sampler = try Sampler(configuration: SamplerConfiguration(target: target, cgroupOverride: cgroup))
         let intervalNanos = UInt64(seconds * 1e9)
         let history = History(capacity: 2, intervalNanos: intervalNanos)
         let first = sampler.tick()

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 
 /// One-shot reads of /proc files (open, read, close): for discovery and rare events. The sampler's
 /// per-tick reads go through `HeldProcess` instead.
@@ -16,34 +17,65 @@ public struct ProcFiles: Sendable {
         }
     }
 
+    /// At most this much of a command line is read: the process decides its length (up to the
+    /// kernel's 6 MiB for argv and environment together) and its tree is held every tick.
+    public static let maxCmdlineBytes = 32 * 1024
+
+    /// argv, cut at `maxCmdlineBytes` (the last argument then ends in "…").
     public func cmdline(_ pid: Int32) throws(KernelFileError) -> [String] {
-        ProcCmdline.parse(try HeldFile.read(paths.proc(pid, "cmdline")))
+        let (bytes, truncated) = try BoundedRead.prefix(paths.proc(pid, "cmdline"), limit: Self.maxCmdlineBytes)
+        var argv = ProcCmdline.parse(bytes)
+        if truncated, !argv.isEmpty { argv[argv.count - 1] += "…" }
+        return argv
     }
 
-    /// The value of one environment variable of `pid`, or nil if it is not set. Reading another
-    /// user's environ needs the same uid or CAP_SYS_PTRACE: callers treat errors as "unknown".
+    /// The value of one environment variable of `pid` (its first 4 KiB), or nil if it is not set.
+    /// Read in chunks, never whole. Reading another user's environ needs the same uid or
+    /// CAP_SYS_PTRACE: the error (EACCES) is the caller's to report, never "not set".
     public func environment(_ pid: Int32, _ name: String) throws(KernelFileError) -> String? {
-        let prefix = Array((name + "=").utf8)
-        for entry in try HeldFile.read(paths.proc(pid, "environ")).split(separator: 0) where entry.starts(with: prefix) {
-            return Printable.escape(entry.dropFirst(prefix.count))
-        }
-        return nil
+        var search = EnvironmentSearch(name: name)
+        try BoundedRead.chunks(paths.proc(pid, "environ")) { search.feed($0) }
+        return search.value.map { Printable.escape($0) }
     }
 
     /// Every pid in /proc.
     public func allPids() throws(KernelFileError) -> [Int32] {
+        var pids: [Int32] = []
+        try forEachProcess { pid, _ in pids.append(pid) }
+        return pids
+    }
+
+    /// Every process in /proc with the inode of its /proc/PID directory, from readdir alone (no
+    /// file of the process is opened). The kernel gives a new process a new inode even when it
+    /// reuses a pid, so an unchanged (pid, inode) is a process already seen.
+    public func forEachProcess(_ body: (Int32, UInt64) -> Void) throws(KernelFileError) {
         guard let dir = opendir(paths.procRoot) else {
             throw KernelFileError(path: paths.procRoot, kind: .open(errno: errno))
         }
         defer { closedir(dir) }
-        var pids: [Int32] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                Array(raw.prefix(while: { $0 != 0 }))
+            let first = entry.pointee.d_name.0
+            guard first >= 0x31, first <= 0x39 else { continue } // pids start with 1-9
+            let pid = withUnsafeBytes(of: entry.pointee.d_name) { raw -> Int32? in
+                var value: Int64 = 0
+                for c in raw {
+                    if c == 0 { break }
+                    guard c >= 0x30, c <= 0x39 else { return nil }
+                    value = value * 10 + Int64(c - 0x30)
+                    if value > Int64(Int32.max) { return nil }
+                }
+                return Int32(value)
             }
-            if let v = Parse.unsigned(name), let pid = Int32(exactly: v) { pids.append(pid) }
+            if let pid { body(pid, UInt64(entry.pointee.d_ino)) }
         }
-        return pids
+    }
+
+    /// The uid that owns /proc/PID (the process's effective uid; root for a non-dumpable one).
+    public func owner(_ pid: Int32) throws(KernelFileError) -> UInt32 {
+        let path = "\(paths.procRoot)/\(pid)"
+        do { return try FilePath(path).stat().userID.rawValue } catch {
+            throw KernelFileError(path: path, kind: .open(errno: error.rawValue))
+        }
     }
 
     /// Thread ids of `pid` (from /proc/PID/task).
@@ -79,6 +111,19 @@ public struct ProcFiles: Sendable {
         return all
     }
 
+    /// Appends the children of `pid`'s main thread (open, read, close); false when the kernel
+    /// has no children files. Other errors (the process exited, out of descriptors) are thrown.
+    public func mainThreadChildren(_ pid: Int32, into pids: inout [Int32]) throws(KernelFileError) -> Bool {
+        let path = paths.proc(pid, "task/\(pid)/children")
+        let file: HeldFile
+        do { file = try HeldFile(path: path) } catch {
+            if case .open(let e) = error.kind, e == ENOENT, (try? stat(pid)) != nil { return false }
+            throw error
+        }
+        try file.withContents { bytes throws(KernelFileError) in try ProcChildren.parse(bytes, path: path, into: &pids) }
+        return true
+    }
+
     /// pid → ppid for every process, from a full /proc scan (the fallback for finding children).
     public func parentMap() throws(KernelFileError) -> [Int32: Int32] {
         var map: [Int32: Int32] = [:]
@@ -97,16 +142,26 @@ public struct ProcFiles: Sendable {
     }
 }
 
-/// A process whose stat and children files are held open across samples.
+/// A process whose stat file (and, for the root, children file) is held open across samples.
 public final class HeldProcess {
     public let pid: Int32
     private let statFile: HeldFile
     private let childrenFile: HeldFile?
 
-    public init(pid: Int32, paths: KernelPaths) throws(KernelFileError) {
+    /// `holdsChildren`: also hold the main thread's children file (the root's, re-read every
+    /// tick). Other processes' children are read rarely, so they cost one descriptor, not two.
+    public init(pid: Int32, paths: KernelPaths, holdsChildren: Bool = true) throws(KernelFileError) {
         self.pid = pid
         statFile = try HeldFile(path: paths.proc(pid, "stat"))
-        childrenFile = try? HeldFile(path: paths.proc(pid, "task/\(pid)/children"))
+        if holdsChildren {
+            do { childrenFile = try HeldFile(path: paths.proc(pid, "task/\(pid)/children")) } catch {
+                // Out of descriptors is not "no children files on this kernel".
+                if case .open(let e) = error.kind, e == EMFILE || e == ENFILE { throw error }
+                childrenFile = nil
+            }
+        } else {
+            childrenFile = nil
+        }
     }
 
     /// Fails (ESRCH) once the process is gone, even though the descriptor is still open.
@@ -116,11 +171,45 @@ public final class HeldProcess {
         }
     }
 
-    /// Appends the main thread's children to `pids`; false when the kernel has no children files.
+    /// Appends the main thread's children to `pids`; false when the file is not held (not asked
+    /// for, or no children files on this kernel).
     public func mainThreadChildren(into pids: inout [Int32]) throws(KernelFileError) -> Bool {
         guard let childrenFile else { return false }
         try childrenFile.withContents { bytes throws(KernelFileError) in
             try ProcChildren.parse(bytes, path: childrenFile.path, into: &pids)
+        }
+        return true
+    }
+}
+
+/// Looks for `NAME=` at the start of a NUL-separated entry, fed in chunks: memory stays bounded
+/// whatever the size of the environment.
+struct EnvironmentSearch {
+    static let maxValueBytes = 4096
+    private let prefix: [UInt8]
+    /// How much of the prefix the current entry has matched; -1: this entry does not match.
+    private var matched = 0
+    private var capturing = false
+    private(set) var value: [UInt8]?
+
+    init(name: String) { prefix = Array((name + "=").utf8) }
+
+    /// False once the value is complete (the search can stop).
+    mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        for b in bytes {
+            if capturing {
+                if b == 0 { return false }
+                if value!.count < Self.maxValueBytes { value!.append(b) }
+                continue
+            }
+            if b == 0 { matched = 0; continue }
+            guard matched >= 0 else { continue }
+            if b == prefix[matched] {
+                matched += 1
+                if matched == prefix.count { capturing = true; value = [] }
+            } else {
+                matched = -1
+            }
         }
         return true
     }

@@ -1,7 +1,8 @@
 import SampleModel
 
 /// `/stats/` in the shape DRUM's own endpoint returns, so its clients keep working:
-/// `mem_info` in MiB (floats), `drum_info` per process, `time_info` {}.
+/// `mem_info` in MiB (floats), `drum_info` per process, `time_info` as DRUM has it without
+/// `--show-perf` (drum-monitor does not see predictions).
 ///
 /// Unlike DRUM's: every process of the tree is listed (DRUM lists one gunicorn worker), container
 /// values come from the target's cgroup on v1 and v2, and with no cgroup limit `container_limit`
@@ -43,7 +44,11 @@ enum DrumStats {
                     }
                 }
             })
-            w.field("time_info", object: { _ in })
+            w.field("time_info", object: { w in
+                w.field("run_predictor_total", object: { w in
+                    for key in ["avg", "max", "min", "total"] { w.field(key, nil as Double?) }
+                })
+            })
         }
     }
 }

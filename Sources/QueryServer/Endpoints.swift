@@ -8,9 +8,27 @@ public enum Endpoints {
     static let maxWindowSeconds = 315_360_000.0
     static let maxSamplesPerRequest: UInt64 = 10_000
 
+    /// An answer now, or one to build off the event loop (its cost grows with what is asked).
+    public enum Route: Sendable {
+        case ready(Response)
+        case slow(@Sendable () -> Response)
+
+        public var response: Response {
+            switch self {
+            case .ready(let response): response
+            case .slow(let build): build()
+            }
+        }
+    }
+
     public static func respond(method: HTTPMethod, uri: String, context: QueryContext) -> Response {
+        route(method: method, uri: uri, context: context).response
+    }
+
+    /// Checks the request (method, path, parameters) and says how it is answered.
+    public static func route(method: HTTPMethod, uri: String, context: QueryContext) -> Route {
         guard method == .GET || method == .HEAD else {
-            return .error(.methodNotAllowed, "method \(method.rawValue) not allowed; only GET and HEAD")
+            return .ready(.error(.methodNotAllowed, "method \(method.rawValue) not allowed; only GET and HEAD"))
         }
         let path: Substring, query: Substring
         if let q = uri.firstIndex(of: "?") {
@@ -23,16 +41,16 @@ public enum Endpoints {
         do {
             let params = try QueryParameters(query)
             switch path {
-            case "/healthz": try params.allowOnly([]); return health(context)
-            case "/v1/snapshot": try params.allowOnly([]); return snapshot(context)
-            case "/v1/window": return try window(params, context)
+            case "/healthz": try params.allowOnly([]); return .ready(health(context))
+            case "/v1/snapshot": try params.allowOnly([]); return .ready(snapshot(context))
+            case "/v1/window": return .ready(try window(params, context))
             case "/v1/samples": return try samples(params, context)
-            case "/stats", "/stats/": try params.allowOnly([]); return DrumStats.response(context)
-            case "/metrics": try params.allowOnly([]); return context.prometheus.response(context)
-            default: return .error(.notFound, "no such endpoint: \(path)")
+            case "/stats", "/stats/": try params.allowOnly([]); return .ready(DrumStats.response(context))
+            case "/metrics": try params.allowOnly([]); return .ready(context.prometheus.response(context))
+            default: return .ready(.error(.notFound, "no such endpoint: \(path)"))
             }
         } catch {
-            return .error(.badRequest, error.message)
+            return .ready(.error(.badRequest, error.message))
         }
     }
 
@@ -171,11 +189,16 @@ public enum Endpoints {
 
     // MARK: /v1/samples
 
-    static func samples(_ params: QueryParameters, _ context: QueryContext) throws(QueryParameters.Invalid) -> Response {
+    /// Up to 10,000 samples: built off the event loop (`Route.slow`).
+    static func samples(_ params: QueryParameters, _ context: QueryContext) throws(QueryParameters.Invalid) -> Route {
         try params.allowOnly(["since", "limit"])
         let since = try params.unsigned("since", range: 0...UInt64.max) ?? 0
         let limit = try params.unsigned("limit", range: 1...maxSamplesPerRequest) ?? 1000
-        let (samples, truncated) = context.history.samples(after: since, limit: Int(limit))
+        return .slow { samples(since: since, limit: Int(limit), context) }
+    }
+
+    static func samples(since: UInt64, limit: Int, _ context: QueryContext) -> Response {
+        let (samples, truncated) = context.history.samples(after: since, limit: limit)
         return .json { w in
             w.field("truncated", truncated)
             w.field("next_since", samples.last?.sequence ?? since)

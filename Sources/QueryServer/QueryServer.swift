@@ -1,85 +1,174 @@
 import Logging
 import NIOCore
-import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The HTTP/1.1 server on a Unix socket: bound to a path, or adopting systemd's listening fd.
+///
+/// A socket file it bound is checked every `socketCheckSeconds`: if the path is gone or leads to
+/// another file, the server binds it again (history and connections are kept); if it cannot (the
+/// directory cannot be made, another process listens there, something that is not a socket is
+/// there), it calls `onSocketLost` with the reason, and the daemon exits non-zero so that systemd
+/// restarts it (issue 11 item 22). On close it removes the socket file only if it is still its own.
 public final class QueryServer: Sendable {
     public let configuration: ServerConfiguration
-    private let channel: any Channel
-    /// The socket file this server created, removed on close (never one systemd owns).
-    private let ownedPath: String?
+    let statistics: ServerStatistics
+    let worker: QueryWorker
+    let table: ConnectionTable
+    private let queries: QueryContext
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let onSocketLost: @Sendable (String) -> Void
 
-    private init(configuration: ServerConfiguration, channel: any Channel, ownedPath: String?) {
+    private struct Listener: Sendable {
+        var channel: any Channel
+        /// The socket file this server created (nil for one systemd passed).
+        var bound: SocketFile.Bound?
+    }
+    private let listener = Mutex<Listener?>(nil)
+    private let watch = Mutex<Task<Void, Never>?>(nil)
+
+    private init(configuration: ServerConfiguration, queries: QueryContext, group: any EventLoopGroup, logger: Logger,
+                 onSocketLost: @escaping @Sendable (String) -> Void) {
         self.configuration = configuration
-        self.channel = channel
-        self.ownedPath = ownedPath
+        self.queries = queries
+        self.group = group
+        self.logger = logger
+        self.onSocketLost = onSocketLost
+        statistics = ServerStatistics()
+        worker = QueryWorker(statistics: statistics)
+        table = ConnectionTable(limit: configuration.maxConnections, busyLimit: ServerConfiguration.busyConnections,
+                                statistics: statistics)
     }
 
-    public static func start(configuration: ServerConfiguration, context: QueryContext,
-                             group: any EventLoopGroup, logger: Logger) async throws -> QueryServer {
-        let limiter = ConnectionLimiter(limit: configuration.maxConnections)
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
-            .childChannelOption(.allowRemoteHalfClosure, value: false)
-            .childChannelInitializer { channel in
-                guard limiter.admit() else {
-                    // Full: close at once rather than queue the client forever.
-                    return channel.close()
-                }
-                channel.closeFuture.whenComplete { _ in limiter.release() }
-                return channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(RequestHeadGuard(maxHeadBytes: configuration.maxHeadBytes,
-                                                         headTimeout: .nanoseconds(Int64(configuration.headTimeoutSeconds * 1e9))))
-                    try sync.addHandler(IdleStateHandler(readTimeout: .nanoseconds(Int64(configuration.idleTimeoutSeconds * 1e9))))
-                    try sync.addHandler(IdleCloser())
-                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false)
-                    try sync.addHandler(HTTPHandler(context: context))
-                }
-            }
-
+    public static func start(configuration: ServerConfiguration, context: QueryContext, group: any EventLoopGroup,
+                             logger: Logger, onSocketLost: @escaping @Sendable (String) -> Void = { _ in }) async throws -> QueryServer {
+        let server = QueryServer(configuration: configuration, queries: context, group: group, logger: logger,
+                                 onSocketLost: onSocketLost)
         switch configuration.listen {
-        case .path(let path, let mode, let group):
-            try SocketFile.prepare(path)
-            // Bind with no access for others until mode and group are set.
-            let oldMask = umask(0o177)
-            let channel: any Channel
-            do {
-                channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false).get()
-                umask(oldMask)
-            } catch {
-                umask(oldMask)
-                throw ServerStartError(description: "cannot listen on \(path): \(error)")
-            }
-            do {
-                try SocketFile.applyPermissions(path, mode: mode, group: group)
-            } catch {
-                try? await channel.close()
-                unlink(path)
-                throw error
-            }
+        case .path(let path, let mode, let socketGroup):
+            try await server.bind(path, mode: mode, group: socketGroup)
             logger.info("listening on \(path) (mode \(String(mode, radix: 8)))")
-            return QueryServer(configuration: configuration, channel: channel, ownedPath: path)
+            server.watchSocketFile(mode: mode, group: socketGroup)
         case .inheritedDescriptor(let fd):
             let channel: any Channel
             do {
-                channel = try await bootstrap.withBoundSocket(fd).get()
+                channel = try await server.bootstrap().withBoundSocket(fd).get()
             } catch {
                 throw ServerStartError(description: "cannot serve on inherited socket fd \(fd): \(error)")
             }
+            Self.setBacklog(fd)
+            server.listener.withLock { $0 = Listener(channel: channel, bound: nil) }
             logger.info("serving on socket fd \(fd) passed by systemd")
-            return QueryServer(configuration: configuration, channel: channel, ownedPath: nil)
         }
+        return server
     }
 
-    /// Stops listening and removes the socket file if this server created it.
+    /// Binds `path` and serves on it; a listener already there (the path was lost) is closed.
+    private func bind(_ path: String, mode: mode_t, group: String?) async throws {
+        let bound = try SocketFile.bind(path, mode: mode, group: group)
+        let channel: any Channel
+        do {
+            channel = try await bootstrap().withBoundSocket(bound.descriptor).get()
+        } catch {
+            SocketFile.removeIfOurs(bound)
+            throw ServerStartError(description: "cannot listen on \(path): \(error)")
+        }
+        Self.setBacklog(bound.descriptor)
+        let previous = listener.withLock { current in
+            defer { current = Listener(channel: channel, bound: bound) }
+            return current
+        }
+        try? await previous?.channel.close()
+    }
+
+    /// NIO listens on an adopted socket with a backlog of 128 (its `.backlog` option only applies
+    /// to sockets it binds); listening again sets ours, so that a burst of clients is queued.
+    private static func setBacklog(_ fd: Int32) {
+        _ = listen(fd, ServerConfiguration.listenBacklog)
+    }
+
+    private func watchSocketFile(mode: mode_t, group: String?) {
+        let period = UInt64(configuration.socketCheckSeconds * 1e9)
+        let task = Task { [self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: period)
+                guard !Task.isCancelled, let bound = listener.withLock({ $0?.bound }) else { return }
+                if SocketFile.identity(of: bound.path) == bound.identity { continue }
+                logger.warning("the socket file \(bound.path) was removed or replaced; binding it again")
+                do {
+                    try await bind(bound.path, mode: mode, group: group)
+                    logger.notice("listening on \(bound.path) again")
+                } catch {
+                    let reason = "lost the socket file \(bound.path) and cannot bind it again: \(error)"
+                    logger.critical("\(reason)")
+                    onSocketLost(reason)
+                    return
+                }
+            }
+        }
+        watch.withLock { $0 = task }
+    }
+
+    private func bootstrap() -> ServerBootstrap {
+        let configuration = configuration, queries = queries, logger = logger
+        let table = table, worker = worker, statistics = statistics
+        return ServerBootstrap(group: group)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let shortage = AcceptShortage(logger: logger, pause: .milliseconds(ServerConfiguration.acceptPauseMilliseconds))
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(AcceptBackoffHandler(shouldForwardIOErrorCaught: false, backoffProvider: shortage.backoff))
+                    try sync.addHandler(shortage)
+                }
+            }
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.maxMessagesPerRead, value: 1)
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(
+                minimum: 64, initial: 2048, maximum: ServerConfiguration.readChunkBytes))
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: ServerConfiguration.writeLowWatermark,
+                                                                   high: ServerConfiguration.writeHighWatermark))
+            .childChannelInitializer { channel in
+                let admission = table.admit(channel)
+                switch admission {
+                case .refused:
+                    return channel.close()
+                case .busy:
+                    channel.closeFuture.whenComplete { _ in table.releaseBusy() }
+                case .admitted(let slot):
+                    channel.closeFuture.whenComplete { _ in table.release(slot) }
+                }
+                return channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    switch admission {
+                    case .admitted(let slot):
+                        try ConnectionPipeline.add(to: sync, configuration, answer: RequestHandler(queries: queries, worker: worker),
+                                                   slot: slot, statistics: statistics)
+                    default:
+                        try ConnectionPipeline.add(to: sync, configuration, answer: BusyAnswer(limit: table.limit),
+                                                   slot: nil, statistics: statistics)
+                    }
+                }
+            }
+    }
+
+    /// Stops listening and removes the socket file if this server created it and it is still there.
     public func close() async {
-        try? await channel.close()
-        if let ownedPath { unlink(ownedPath) }
+        let task = watch.withLock { current in
+            defer { current = nil }
+            return current
+        }
+        task?.cancel()
+        await task?.value
+        let current = listener.withLock { current in
+            defer { current = nil }
+            return current
+        }
+        try? await current?.channel.close()
+        if let bound = current?.bound { SocketFile.removeIfOurs(bound) }
     }
 }

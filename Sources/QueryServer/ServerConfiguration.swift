@@ -12,21 +12,39 @@ public struct ServerConfiguration: Sendable {
     }
 
     public var listen: Listen
+    /// Open connections; when full, a new one replaces the longest-idle one, or is told "busy".
     public var maxConnections: Int
-    /// A connection with nothing received for this long is closed.
+    /// A connection with nothing read or written for this long is closed.
     public var idleTimeoutSeconds: Double
     /// A request head that takes longer than this to arrive (a trickling client) gets 408.
     public var headTimeoutSeconds: Double
     /// Request heads larger than this get 431.
     public var maxHeadBytes: Int
+    /// How often the socket file is checked (bound by this server: re-bound if it is gone).
+    public var socketCheckSeconds: Double
+
+    /// Connections the kernel queues until they are accepted.
+    public static let listenBacklog: Int32 = 256
+    /// The most one read of a connection takes in. With `maxHeadBytes` it bounds the request
+    /// bytes a connection holds.
+    public static let readChunkBytes = 16384
+    /// Unsent answer bytes beyond which a connection is not read (and no answer started) until
+    /// they fall below `writeLowWatermark`.
+    public static let writeHighWatermark = 65536
+    public static let writeLowWatermark = 32768
+    /// Connections beyond a full table that are told "busy"; more are closed at once.
+    public static let busyConnections = 16
+    /// How long accept pauses after it failed for want of descriptors or memory.
+    public static let acceptPauseMilliseconds: Int64 = 100
 
     public init(listen: Listen, maxConnections: Int = 256, idleTimeoutSeconds: Double = 30,
-                headTimeoutSeconds: Double = 10, maxHeadBytes: Int = 8192) {
+                headTimeoutSeconds: Double = 10, maxHeadBytes: Int = 8192, socketCheckSeconds: Double = 2) {
         self.listen = listen
         self.maxConnections = maxConnections
         self.idleTimeoutSeconds = idleTimeoutSeconds
         self.headTimeoutSeconds = headTimeoutSeconds
         self.maxHeadBytes = maxHeadBytes
+        self.socketCheckSeconds = socketCheckSeconds
     }
 }
 

@@ -1,7 +1,10 @@
 import KernelReaders
 import SampleModel
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// A process of the DRUM tree, with its files held and its previous CPU reading.
+/// A process of the DRUM tree, with its stat file held and its previous CPU reading.
 final class TrackedProcess {
     let pid: Int32
     let startTimeTicks: UInt64
@@ -12,38 +15,33 @@ final class TrackedProcess {
     /// The target generation the role was decided in (a root exec may change it).
     var roleGeneration: UInt32?
     var stat: ProcStat
-    var previousCPUTicks: UInt64?
-    var previousMono: UInt64?
+    private var previousCPU: CPUTimeReading?
     var cpuCores: Double?
     /// Children as last read from the kernel (see `ProcessTree.update` for when that is); nil
     /// until the first read, which happens on the first tick the process is in the tree.
     var knownChildren: [Int32]?
 
-    init(pid: Int32, paths: KernelPaths, proc: ProcFiles) throws(KernelFileError) {
+    /// `isRoot`: also hold the children file (re-read every tick) and read where argv sits (stat
+    /// fields 48–49) on each refresh, to notice the root's exec (DRUM becoming gunicorn).
+    init(pid: Int32, paths: KernelPaths, proc: ProcFiles, isRoot: Bool = false) throws(KernelFileError) {
         self.pid = pid
-        held = try HeldProcess(pid: pid, paths: paths)
-        stat = try held.stat()
+        held = try HeldProcess(pid: pid, paths: paths, holdsChildren: isRoot)
+        readsArgAddresses = isRoot
+        stat = try held.stat(throughArgs: isRoot)
         startTimeTicks = stat.startTimeTicks
         cmdline = (try? proc.cmdline(pid)) ?? []
-        role = .child
+        role = isRoot ? .master : .child
     }
 
-    /// Also read where argv sits (stat fields 48–49) on each refresh: set for the root, whose exec
-    /// (DRUM becoming gunicorn) the sampler watches for.
-    var readsArgAddresses = false
+    let readsArgAddresses: Bool
 
     /// Re-reads stat; false when the process is gone or the pid now belongs to another process.
     func refresh(now: UInt64, ticksPerSecond: UInt64) -> Bool {
         guard let s = try? held.stat(throughArgs: readsArgAddresses), s.startTimeTicks == startTimeTicks else { return false }
         stat = s
-        let ticks = s.cpuTicks
-        if let prevTicks = previousCPUTicks, let prevMono = previousMono, now > prevMono, ticks >= prevTicks {
-            cpuCores = Double(ticks - prevTicks) / Double(ticksPerSecond) / (Double(now - prevMono) / 1e9)
-        } else {
-            cpuCores = nil
-        }
-        previousCPUTicks = ticks
-        previousMono = now
+        let reading = CPUTimeReading(s, at: now)
+        cpuCores = SamplingSteps.cpuCores(from: previousCPU, to: reading, ticksPerSecond: ticksPerSecond)
+        previousCPU = reading
         return true
     }
 }
@@ -55,10 +53,16 @@ final class TrackedProcess {
 /// forks are rare, and between reads the known descendants are still followed, each checked by
 /// pid, start time and parent. The cgroup's memory and CPU, read every tick, include them anyway.
 /// One children read per worker per tick would be a sixth of the sampler's cost.
+///
+/// Each process costs one held descriptor (its stat file; the root two). When a process cannot be
+/// held or a children list cannot be read for want of descriptors (EMFILE, ENFILE), the walk says
+/// so in `incomplete` rather than silently undercounting.
 struct ProcessTree {
     let paths: KernelPaths
     let proc: ProcFiles
     private(set) var processes: [Int32: TrackedProcess] = [:]
+    /// Why the last walk missed processes (out of descriptors), or nil when it saw them all.
+    private(set) var incomplete: String?
     private var lastFullScanMono: UInt64 = 0
     // Reused every tick rather than reallocated.
     private var scratch: [Int32: TrackedProcess] = [:]
@@ -73,14 +77,18 @@ struct ProcessTree {
 
     mutating func reset() {
         processes = [:]
+        incomplete = nil
         lastFullScanMono = 0
     }
 
     /// Walks the tree from `root` (already tracked) and returns whether it changed.
     @discardableResult
     mutating func update(root: TrackedProcess, now: UInt64, ticksPerSecond: UInt64) -> Bool {
-        let fullScan = now &- lastFullScanMono >= Self.fullScanEveryNanos
+        var fullScan = now &- lastFullScanMono >= Self.fullScanEveryNanos
+        // After a walk that missed processes, every level is re-read until one sees them all.
+        if incomplete != nil { fullScan = true }
         if fullScan { lastFullScanMono = now }
+        var missing = MissingProcesses()
         var parentMap: [Int32: [Int32]]?
         var reachable = scratch
         scratch = [:]
@@ -97,16 +105,29 @@ struct ProcessTree {
             let readsChildren = fullScan || parent === root || parent.knownChildren == nil
             if readsChildren {
                 var found: Bool
-                if fullScan {
-                    if let all = (try? proc.children(parent.pid)) ?? nil { kids.append(contentsOf: all); found = true } else { found = false }
-                } else {
-                    found = (try? parent.held.mainThreadChildren(into: &kids)) ?? false
+                do {
+                    if fullScan {
+                        if let all = try proc.children(parent.pid) { kids.append(contentsOf: all); found = true } else { found = false }
+                    } else if parent === root {
+                        found = try parent.held.mainThreadChildren(into: &kids)
+                    } else {
+                        found = try proc.mainThreadChildren(parent.pid, into: &kids)
+                    }
+                } catch {
+                    // Exited since it was reached (its children are re-parented and read at the
+                    // next full read), or out of descriptors: then the tree is incomplete.
+                    missing.note(error)
+                    found = true
                 }
                 if !found {
                     // No children files on this kernel: fall back to one /proc scan per tick at most.
                     if parentMap == nil {
                         var map: [Int32: [Int32]] = [:]
-                        for (pid, ppid) in (try? proc.parentMap()) ?? [:] { map[ppid, default: []].append(pid) }
+                        do {
+                            for (pid, ppid) in try proc.parentMap() { map[ppid, default: []].append(pid) }
+                        } catch {
+                            missing.note(error)
+                        }
                         parentMap = map
                     }
                     kids.append(contentsOf: parentMap?[parent.pid] ?? [])
@@ -120,10 +141,16 @@ struct ProcessTree {
                 if let existing = processes[kid], existing.refresh(now: now, ticksPerSecond: ticksPerSecond),
                    readsChildren || existing.stat.ppid == parent.pid {
                     tracked = existing
-                } else if readsChildren, let fresh = try? TrackedProcess(pid: kid, paths: paths, proc: proc) {
-                    _ = fresh.refresh(now: now, ticksPerSecond: ticksPerSecond)
-                    tracked = fresh
-                    changed = true
+                } else if readsChildren {
+                    do {
+                        let fresh = try TrackedProcess(pid: kid, paths: paths, proc: proc)
+                        _ = fresh.refresh(now: now, ticksPerSecond: ticksPerSecond)
+                        tracked = fresh
+                        changed = true
+                    } catch {
+                        missing.note(error)
+                        continue
+                    }
                 } else {
                     continue // exited (or, between reads, moved) since its parent's children were read
                 }
@@ -136,6 +163,32 @@ struct ProcessTree {
         }
         scratch = processes
         processes = reachable
+        incomplete = missing.reason
         return changed
+    }
+}
+
+/// What a walk could not hold for want of file descriptors. A process that exited meanwhile
+/// (ENOENT, ESRCH) is not missing: it is gone.
+struct MissingProcesses {
+    private(set) var count = 0
+    private var first: KernelFileError?
+
+    mutating func note(_ error: KernelFileError) {
+        guard Self.isOutOfDescriptors(error) else { return }
+        count += 1
+        if first == nil { first = error }
+    }
+
+    var reason: String? {
+        guard let first else { return nil }
+        return "the process tree is incomplete: \(count) read\(count == 1 ? "" : "s") failed for want of file descriptors (\(first)); raise LimitNOFILE"
+    }
+
+    static func isOutOfDescriptors(_ error: KernelFileError) -> Bool {
+        switch error.kind {
+        case .open(let e), .read(let e): e == EMFILE || e == ENFILE
+        default: false
+        }
     }
 }

@@ -1,12 +1,16 @@
 import KernelReaders
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What to watch.
 public enum TargetSpec: Sendable, Equatable, CustomStringConvertible {
     /// Find DRUM on the host (and re-find it after it restarts).
     case discover
-    /// This pid (DRUM or not).
+    /// The process that has this pid when sampling starts (DRUM or not). Once it exits the
+    /// target is gone: a later process given the same pid is not it (start times tell them apart).
     case pid(Int32)
-    /// The pid in this file, re-read every tick so a restart is followed.
+    /// The pid in this file, checked every tick (one lstat) so a restart is followed.
     case pidfile(String)
     /// The DRUM root above this pid (e.g. a gunicorn or uvicorn worker's master).
     case rootOf(Int32)
@@ -24,21 +28,23 @@ public enum TargetSpec: Sendable, Equatable, CustomStringConvertible {
 public struct SamplerConfiguration: Sendable {
     public var paths: KernelPaths
     public var target: TargetSpec
-    /// Watch this cgroup (path as in /proc/PID/cgroup) instead of the target's.
+    /// Watch this cgroup (path as in /proc/PID/cgroup) instead of the target's. Without a target,
+    /// the cgroup figures come from it if it is set, and are otherwise absent with the reason.
     public var cgroupOverride: String?
-    /// Read /proc/PID/environ to recognise DRUM's gunicorn master (needs the same uid or root).
+    /// Read /proc/PID/environ to recognise DRUM's gunicorn or uvicorn master (needs the same uid
+    /// or root).
     public var readEnvironment: Bool
     public var constants: SystemConstants
-    /// Whose cgroup to watch while there is no target (the daemon's own, by default).
-    public var fallbackPid: Int32
+    /// The daemon's effective uid: a pidfile it owns is trusted like one owned by root.
+    public var daemonUID: UInt32
 
     public init(paths: KernelPaths = .host, target: TargetSpec = .discover, cgroupOverride: String? = nil,
-                readEnvironment: Bool = true, constants: SystemConstants = .fromSysconf(), fallbackPid: Int32) {
+                readEnvironment: Bool = true, constants: SystemConstants = .fromSysconf(), daemonUID: UInt32 = geteuid()) {
         self.paths = paths
         self.target = target
         self.cgroupOverride = cgroupOverride
         self.readEnvironment = readEnvironment
         self.constants = constants
-        self.fallbackPid = fallbackPid
+        self.daemonUID = daemonUID
     }
 }

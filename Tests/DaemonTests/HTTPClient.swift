@@ -2,6 +2,7 @@
 // connection, read to EOF.
 import Foundation
 import Testing
+import UnixSocket
 import TestSupport
 
 #if canImport(Glibc)
@@ -24,11 +25,12 @@ enum HTTP {
     static func connectUnix(_ path: String) throws(HTTPError) -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw HTTPError(description: "socket: \(String(cString: strerror(errno)))") }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in bytes.prefix(raw.count - 1).enumerated() { raw[i] = b } }
-        try connect(fd, &addr, to: path)
+        do {
+            try UnixSocketAddress(path: path).connect(fd)
+        } catch {
+            close(fd)
+            throw HTTPError(description: "connect \(path): \(error)")
+        }
         return fd
     }
 

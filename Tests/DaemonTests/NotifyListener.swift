@@ -2,6 +2,7 @@
 import Foundation
 import Synchronization
 import Testing
+import UnixSocket
 
 #if canImport(Glibc)
 import Glibc
@@ -37,14 +38,7 @@ final class NotifyListener: @unchecked Sendable {
         self.path = path
         fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         try #require(fd >= 0, "socket(AF_UNIX, SOCK_DGRAM): \(String(cString: strerror(errno)))")
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in bytes.prefix(raw.count - 1).enumerated() { raw[i] = b } }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        try #require(rc == 0, "bind \(path): \(String(cString: strerror(errno)))")
+        do { try UnixSocketAddress(path: path).bind(fd) } catch { Issue.record("bind \(path): \(error)"); throw error }
         var tv = timeval(tv_sec: 0, tv_usec: 100_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         let socketFD = fd

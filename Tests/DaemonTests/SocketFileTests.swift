@@ -1,6 +1,7 @@
 // The query socket's file: no second daemon over a live one, stale files replaced, permissions.
 import Foundation
 import Testing
+import UnixSocket
 
 #if canImport(Glibc)
 import Glibc
@@ -42,14 +43,8 @@ struct SocketFileTests {
         // Bound, then the binding process "died": the file stays, nobody listens.
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         try #require(fd >= 0)
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in sock.utf8.enumerated() { raw[i] = b } }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        close(fd)
-        try #require(rc == 0, "bind: \(String(cString: strerror(errno)))")
+        defer { close(fd) }
+        try UnixSocketAddress(path: sock).bind(fd)
         var before = stat()
         try #require(lstat(sock, &before) == 0 && (before.st_mode & S_IFMT) == S_IFSOCK)
         #expect(throws: HTTPError.self, "the stale socket should refuse connections") { _ = try HTTP.get(unix: sock, "/healthz") }

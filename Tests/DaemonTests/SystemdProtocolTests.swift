@@ -65,8 +65,9 @@ struct SystemdProtocolTests {
         if let reloaded, let stopping { #expect(reloaded.index < stopping.index) }
     }
 
-    /// WATCHDOG=1 stops while the sampler is stuck (blocked opening a FIFO pidfile) although the
-    /// query socket still answers, /healthz says "stale", and both recover once it is unstuck.
+    /// WATCHDOG=1 stops while the sampler is stuck (its thread held mid-tick: `SamplerWedge`)
+    /// although the query socket still answers, /healthz says "stale", and both recover once it
+    /// is unstuck.
     @Test func watchdogStopsWhileSamplerIsWedged() throws {
         let scene = try DaemonScene()
         defer { scene.tearDown() }
@@ -79,11 +80,6 @@ struct SystemdProtocolTests {
         let daemon = try Spawned(bin, ["serve", "--config", config, "--socket", sock, "--interval", "100ms", "--pidfile", pidfile],
                                  environment: cleanEnvironment(["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "2000000"]))
         defer { daemon.stop() }
-        // If anything below fails while the sampler is blocked in open(), unblock it before the kill.
-        defer {
-            let fd = open(pidfile, O_WRONLY | O_NONBLOCK)
-            if fd >= 0 { close(fd) }
-        }
 
         let ready = try #require(listener.wait(timeout: 60) { $0.has("READY=1") }, "no READY=1: \(daemon.description)")
         let pinging = listener.wait(from: ready.index, timeout: 30) { _ in
@@ -95,9 +91,9 @@ struct SystemdProtocolTests {
         let snapshot = try #require(pollHTTP(sock, "/v1/snapshot")).requireJSON()
         #expect(snapshot.object("target")?.int("root_pid") == Int(sleeper.pid), "pidfile target not watched: \(snapshot)")
 
-        // Wedge: the pidfile becomes a FIFO; the sampler's next open() blocks.
-        #expect(unlink(pidfile) == 0)
-        try #require(mkfifo(pidfile, 0o600) == 0, "mkfifo: \(String(cString: strerror(errno)))")
+        // Wedge: the sampler's thread is held in the middle of a tick.
+        let wedge = try SamplerWedge(daemon: daemon.pid, readingStatOf: sleeper.pid)
+        defer { wedge.release() }
         let wedgedAt = monotonicSeconds()
 
         // The query server keeps answering, and says the samples are stale.
@@ -115,21 +111,8 @@ struct SystemdProtocolTests {
         // Still answering while wedged.
         #expect((try? HTTP.get(unix: sock, "/healthz", timeout: 5).status) == 503)
 
-        // Unwedge: the daemon holds the FIFO open for reading; put a regular pidfile in its place
-        // (so the next tick does not block again) and feed the blocked open() the pid.
-        let replacement = try dir.write("pid.new", "\(sleeper.pid)\n")
-        let writer = poll(timeout: 10) { () -> Int32? in
-            let fd = open(pidfile, O_WRONLY | O_NONBLOCK)
-            return fd >= 0 ? fd : nil
-        }
-        let fd = try #require(writer, "the FIFO has no reader: the sampler is not blocked on it (\(String(cString: strerror(errno))))")
-        #expect(rename(replacement, pidfile) == 0)
-        // The sampler reads pidfiles with pread, which a FIFO refuses (ESPIPE): it may close its end
-        // before this write lands, so the write may fail with EPIPE (not SIGPIPE: ignored here).
-        signal(SIGPIPE, SIG_IGN)
-        let line = Array("\(sleeper.pid)\n".utf8)
-        _ = write(fd, line, line.count)
-        close(fd)
+        // Unwedge.
+        wedge.release()
 
         let resumeMark = listener.messages.count
         let resumed = listener.wait(from: resumeMark, timeout: 30) { $0.has("WATCHDOG=1") }

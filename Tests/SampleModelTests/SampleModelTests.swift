@@ -53,7 +53,7 @@ import SampleModel
     }
 
     @Test func processRolesAreTheAPIStrings() {
-        #expect(ProcessRole.allCases.map(\.rawValue) == ["master", "worker", "child"])
+        #expect(ProcessRole.allCases.map(\.rawValue) == ["master", "worker", "helper", "child"])
     }
 }
 

@@ -16,7 +16,7 @@ final class Recorder: Sendable {
     let loop: SamplingLoop
 
     init(target: TargetSpec) throws {
-        let sampler = try Sampler(configuration: SamplerConfiguration(target: target, fallbackPid: getpid()))
+        let sampler = try Sampler(configuration: SamplerConfiguration(target: target))
         let store = self.store
         loop = SamplingLoop(sampler: sampler, intervalNanos: 100_000_000) { sample, detail in
             store.latest.withLock { $0 = (sample, detail) }
@@ -61,13 +61,18 @@ final class Recorder: Sendable {
         #expect(first.values[.treeCPU] == nil)
         #expect(first.values[.memoryLimit] == Double(1 << 30))
 
-        // One worker burns a core: ~1 core of tree CPU (a shared 2-core host gives it at least 0.6).
+        // One worker burns CPU: whatever share a busy shared host gives it, it is the tree's
+        // largest by far (the idle worker wakes every 20 ms), the tree's CPU includes it, and the
+        // cgroup's CPU is read too. No absolute share is asserted: the host's load decides it.
         try tree.command("w0", "burn")
-        #expect(recorder.waitFor { s, _ in (s.values[.treeCPU] ?? 0) >= 0.6 && (s.values[.cgroupCPU] ?? 0) >= 0.6 },
-                "tree CPU \(String(describing: recorder.sample?.values[.treeCPU]))")
-        #expect((recorder.sample?.values[.treeCPU] ?? 9) <= 1.6, "one burning worker cannot use much more than one core")
-        let burner = recorder.detail?.processes.first { $0.pid == tree.workers[0] }
-        #expect((burner?.cpuCores ?? 0) >= 0.5)
+        func cores(_ d: SampleDetail, _ pid: Int32) -> Double? { d.processes.first { $0.pid == pid }?.cpuCores }
+        #expect(recorder.waitFor { s, d in
+            guard let burner = cores(d, tree.workers[0]), let idle = cores(d, tree.workers[1]),
+                  let treeCPU = s.values[.treeCPU] else { return false }
+            return burner > 10 * idle && treeCPU >= burner && (s.values[.cgroupCPU] ?? 0) > 0
+        }, "tree CPU \(String(describing: recorder.sample?.values[.treeCPU])), processes \(recorder.detail?.processes.map { ($0.pid, $0.cpuCores) } ?? [])")
+        let ncpu = Double(ProcessInfo.processInfo.activeProcessorCount)
+        #expect((recorder.sample?.values[.treeCPU] ?? 99) <= ncpu + 0.5, "no more CPU than the host has")
         try tree.command("w0", "")
 
         // Memory allocated by the tree shows up in current, peak and tree RSS.
@@ -125,15 +130,61 @@ final class Recorder: Sendable {
         #expect(recorder.waitFor { _, d in !d.processes.contains { $0.pid == pid } && d.processes.count == 2 })
     }
 
+    /// Issue 11 item 6: without a target, no cgroup stands in for the target's (the daemon's own
+    /// was reported as DRUM's, under the target's generation).
     @Test(.enabled(if: canRun))
-    func withoutATargetItKeepsSamplingItsOwnCgroup() throws {
-        let recorder = try Recorder(target: .pid(Int32.max - 7))
-        #expect(recorder.waitFor { _, _ in true })
+    func withoutATargetNothingIsSampledUnderATargetsName() throws {
+        let cgroup = try TestCgroup(limitBytes: 300 << 20)
+        let tree = try TestTree(workers: 1, in: cgroup)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dm-pidfile-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let pidfile = dir.appendingPathComponent("drum.pid").path
+        try "\(tree.master)\n".write(toFile: pidfile, atomically: true, encoding: .utf8)
+        let recorder = try Recorder(target: .pidfile(pidfile))
+        #expect(recorder.waitFor { s, d in d.target.rootPid == tree.master && s.values[.memoryLimit] == Double(300 << 20) })
+        let attached = try #require(recorder.sample)
+
+        try "garbage\n".write(toFile: pidfile, atomically: true, encoding: .utf8)
+        #expect(recorder.waitFor { _, d in !d.target.found })
+        // Every sample after the target went away: no cgroup figures, and a generation of its own.
+        let after = recorder.store.all.withLock { $0.filter { $0.sequence > attached.sequence && $0.generation != attached.generation } }
+        try #require(!after.isEmpty)
+        for s in after {
+            #expect(s.values[.memoryCurrent] == nil && s.values[.memoryLimit] == nil, "sample \(s.sequence) has cgroup figures without a target")
+        }
         let (s, d) = try #require(recorder.latest)
-        #expect(!d.target.found)
-        #expect(d.target.message?.contains("\(Int32.max - 7)") == true)
-        #expect(s.values[.memoryCurrent] != nil, "the daemon's own cgroup is still sampled")
+        #expect(s.generation > attached.generation)
+        #expect(d.target.message?.contains("garbage") == true)
+        #expect(d.unavailable[.memoryCurrent] != nil && d.cgroup == nil)
         #expect(s.values[.treeCPU] == nil && d.unavailable[.treeCPU] != nil)
+    }
+
+    /// Issue 11 item 5, as the issue ran it: a process given the watched pid after it exited.
+    @Test(.enabled(if: canRun))
+    func aReusedPidIsNotReattached() throws {
+        let first = try TestProcess(shell: "exec sleep 1")
+        let pid = first.pid
+        let recorder = try Recorder(target: .pid(pid))
+        #expect(recorder.waitFor { _, d in d.target.rootPid == pid })
+        let generation = try #require(recorder.detail?.target.generation)
+        first.process.waitUntilExit()
+        #expect(recorder.waitFor { _, d in !d.target.found })
+
+        // Give pid `pid` to an impostor (ns_last_pid is the last pid handed out).
+        var impostor: TestProcess?
+        for _ in 0..<20 where impostor == nil {
+            try "\(pid - 1)".write(toFile: "/proc/sys/kernel/ns_last_pid", atomically: false, encoding: .utf8)
+            let p = try TestProcess(shell: "exec -a IMPOSTER sleep 20")
+            if p.pid == pid { impostor = p }
+        }
+        try #require(impostor != nil, "could not get pid \(pid) reused")
+        let seen = recorder.store.all.withLock { $0.count }
+        #expect(recorder.waitFor { _, _ in recorder.store.all.withLock { $0.count } >= seen + 5 })
+        let (s, d) = try #require(recorder.latest)
+        #expect(!d.target.found, "the impostor with pid \(pid) is not the target")
+        #expect(d.target.message?.contains("pid \(pid) exited") == true, "\(d.target.message ?? "nil")")
+        #expect(s.generation > generation)
     }
 
     @Test(.enabled(if: canRun))

@@ -25,8 +25,9 @@ class Case:
     # For 400: the parameters the error message must name, each in single quotes.
     names: Tuple[str, ...] = ()
     # How the request is sent (see SENDERS in check_api.py): "plain", "body" (Content-Length: 5),
-    # "chunked", "big-head" (a head over max_head_bytes), "trickle" (a head that never
-    # completes), "garbage" (not HTTP).
+    # "chunked", "big-body" (Content-Length: 20000, more than max_head_bytes), "big-head" (a head
+    # over max_head_bytes), "trickle" (a head that never completes), "garbage" (not HTTP),
+    # "upgrade" (Connection: Upgrade, Upgrade: websocket; the daemon answers, then closes).
     send: str = "plain"
     # A condition held while asking (see CONDITIONS in check_api.py); the request is repeated
     # until the status comes.
@@ -62,6 +63,10 @@ CASES = [case for target in PATHS.values() for case in per_path_cases(target)] +
     Case("GET", "/healthz?verbose=1", 400, names=("verbose",)),
     Case("GET", "/healthz", 503, during="sampler stalled", check=lambda b: b["status"] == "stale"),
     Case("GET", "/healthz", 413, send="chunked"),
+    # Issue 11 item 10: a body larger than a head is refused as a body.
+    Case("GET", "/healthz", 413, send="big-body"),
+    # Issue 11 item 1: nothing is upgraded; answered, then closed (exchange() reads to the close).
+    Case("GET", "/healthz", 200, send="upgrade", check=lambda b: b["status"] == "ok"),
     # /v1/snapshot
     Case("GET", "/v1/snapshot", 200, check=lambda b: {p["role"] for p in b["processes"]} == {"master", "worker", "child"}
          and b["cpu"]["tree_cores"] is not None and b["measured_interval_seconds"] is not None),
@@ -111,6 +116,7 @@ CASES = [case for target in PATHS.values() for case in per_path_cases(target)] +
     Case("HEAD", "/nope", 404),
     Case("POST", "/v1/snapshot", 405),
     Case("DELETE", "/nope", 405),
+    Case("CONNECT", "x:1", 405),
     Case("POST", "/v1/snapshot", 413, send="body"),
     Case("DELETE", "/nope", 408, send="trickle"),
     Case("DELETE", "/nope", 431, send="big-head"),
@@ -119,8 +125,14 @@ CASES = [case for target in PATHS.values() for case in per_path_cases(target)] +
 
 # Documented statuses the live daemon cannot be made to answer, with the reason. Each is still
 # required to be in the document (a stale entry here fails the run).
+BUSY = ("busy: needs every connection being answered at once (the query worker held); "
+        "Tests/QueryServerTests: whenEveryConnectionIsBeingAnsweredANewOneIsToldBusy, busyAnswer")
 NOT_LIVE = {
-    ("/v1/snapshot", 503): "no sample yet: the daemon takes its first sample before it listens",
-    ("/stats/", 503): "no sample yet: the daemon takes its first sample before it listens",
-    ("/stats", 503): "no sample yet: the daemon takes its first sample before it listens",
+    ("/v1/snapshot", 503): "no sample yet: the daemon takes its first sample before it listens; or " + BUSY,
+    ("/stats/", 503): "no sample yet: the daemon takes its first sample before it listens; or " + BUSY,
+    ("/stats", 503): "no sample yet: the daemon takes its first sample before it listens; or " + BUSY,
+    ("/v1/window", 503): BUSY,
+    ("/v1/samples", 503): BUSY,
+    ("/metrics", 503): BUSY,
+    ("*", 503): BUSY,
 }

@@ -186,6 +186,11 @@ def request_bytes(case):
         return (head + "Content-Length: 5\r\n\r\nhello").encode()
     if case.send == "chunked":
         return (head + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n").encode()
+    if case.send == "big-body":
+        return (head + "Content-Length: 20000\r\n\r\n" + "b" * 20000).encode()
+    if case.send == "upgrade":
+        return (f"{case.method} {case.target} HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\n"
+                "Upgrade: websocket\r\n\r\n").encode()
     if case.send == "big-head":
         return (head + "X-Padding: " + "a" * (MAX_HEAD_BYTES + 100) + "\r\n\r\n").encode()
     if case.send == "trickle":

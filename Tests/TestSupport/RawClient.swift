@@ -1,4 +1,5 @@
 import Foundation
+import UnixSocket
 
 #if canImport(Glibc)
 import Glibc
@@ -9,21 +10,20 @@ public final class RawClient {
     public let fd: Int32
 
     public init(path: String, receiveTimeout: Double = 5) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        // Connected before `self.fd` is set: a failed init closes its socket here, once (after a
+        // throw from a fully initialized object deinit would close the number again, by then
+        // perhaps another thread's descriptor).
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ClientError(message: "socket: \(errno)") }
         var tv = timeval(tv_sec: Int(receiveTimeout), tv_usec: Int((receiveTimeout - Double(Int(receiveTimeout))) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in path.utf8.enumerated() where i < raw.count - 1 { raw[i] = b } }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard rc == 0 else {
-            let e = errno
+        do {
+            try UnixSocketAddress(path: path).connect(fd)
+        } catch {
             close(fd)
-            throw ClientError(message: "connect \(path): \(String(cString: strerror(e)))")
+            throw ClientError(message: "connect \(path): \(error)")
         }
+        self.fd = fd
     }
 
     deinit { close(fd) }

@@ -1,3 +1,5 @@
+import UnixSocket
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -35,25 +37,16 @@ public struct UnixHTTPClient: Sendable {
 
     /// A socket connected to the daemon, with send and receive timeouts (the caller closes it).
     func connected() throws(Failure) -> Int32 {
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let pathBytes = Array(socketPath.utf8)
-        guard pathBytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            throw Failure(status: .usage, description: "socket path \(socketPath) is too long")
-        }
+        let address: UnixSocketAddress
+        do { address = try UnixSocketAddress(path: socketPath) } catch { throw Failure(status: .usage, description: error.description) }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Failure(status: .failure, description: "cannot create a socket: \(String(cString: strerror(errno)))") }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in pathBytes.enumerated() { raw[i] = b } }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        if rc != 0 {
-            let e = errno
+        do { try address.connect(fd) } catch {
             close(fd)
-            throw QueryOutcome.connectFailure(socketPath, errno: e)
+            throw QueryOutcome.connectFailure(socketPath, errno: error.rawValue)
         }
         return fd
     }

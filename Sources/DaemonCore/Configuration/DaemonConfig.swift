@@ -2,6 +2,7 @@ import History
 import Logging
 import QueryServer
 import SampleModel
+import UnixSocket
 import Sampler
 
 #if canImport(Glibc)
@@ -34,9 +35,9 @@ public struct DaemonConfig: Equatable, Sendable {
     static let minimumInterval = 0.01
     /// A ring larger than this is a configuration mistake, not a plan (several GiB).
     static let maximumCapacity = 16_000_000
-    /// The longest socket path `serve` can bind: SwiftNIO's SocketAddress(unixDomainSocketPath:)
-    /// takes at most 103 bytes (BSD's sun_path is 104), though Linux allows 107.
-    public static let maximumSocketPathBytes = 103
+    /// The longest socket path `serve` can bind: the server builds its own address (not through
+    /// SwiftNIO's SocketAddress, which stops at 103 bytes), so Linux's sun_path limit applies.
+    public static let maximumSocketPathBytes = UnixSocketAddress.maxPathBytes
 
     public init() {}
 
@@ -129,10 +130,10 @@ public struct DaemonConfig: Equatable, Sendable {
             }
             c.maxHistoryBytes = bytes
         }, show: { ByteSizeText.format($0.maxHistoryBytes) }),
-        Key(name: "max_connections", help: "query connections open at once", apply: { c, v throws(ValueError) in
+        Key(name: "max_connections", help: "query connections open at once; a new one replaces the longest-idle, or is told busy", apply: { c, v throws(ValueError) in
             c.maxConnections = try integer(v, 1...65536)
         }, show: { String($0.maxConnections) }),
-        Key(name: "idle_timeout", help: "close query connections silent this long", apply: { c, v throws(ValueError) in
+        Key(name: "idle_timeout", help: "close query connections with nothing read or written this long", apply: { c, v throws(ValueError) in
             c.idleTimeoutSeconds = try duration(v, atLeast: 0.001)
         }, show: { DurationText.format(seconds: $0.idleTimeoutSeconds) }),
         Key(name: "head_timeout", help: "answer 408 when a request head takes longer than this", apply: { c, v throws(ValueError) in
