@@ -69,12 +69,17 @@ final class FeedChannel: Sendable {
         DispatchQueue(label: "drum-monitor.top.feed").async { [self] in
             let session = UnixHTTPSession(socketPath: socketPath)
             var feed = LiveFeed(socketPath: socketPath)
+            func elapsed(since start: Double) -> Double { Double(Clock.monotonicNanos()) / 1e9 - start }
             while !stopped {
                 let started = Double(Clock.monotonicNanos()) / 1e9
                 let report = feed.refresh(request, now: Clock.wallNanos()) { target throws(UnixHTTPClient.Failure) in try session.get(target) }
                 if stopped { return }
                 publish(report)
-                waitForFeedWork(seconds: FeedSchedule.delay(after: report, elapsed: Double(Clock.monotonicNanos()) / 1e9 - started, nowUnixNs: Clock.wallNanos()))
+                waitForFeedWork(seconds: FeedSchedule.delay(after: report, elapsed: elapsed(since: started), nowUnixNs: Clock.wallNanos()))
+                // Woken early (a key, a resize: a terminal being dragged sends many): still at
+                // most 4 rounds a second.
+                let rest = FeedSchedule.fastest - elapsed(since: started)
+                if rest > 0, !stopped { usleep(useconds_t(rest * 1_000_000)) }
             }
         }
     }

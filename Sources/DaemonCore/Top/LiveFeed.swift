@@ -65,11 +65,11 @@ struct LiveFeed {
         return report
     }
 
-    /// What holds only for one daemon: after a reconnect everything is asked again.
+    /// What holds only for one daemon: after a reconnect everything is asked again (what was
+    /// shown stays on screen until then).
     private mutating func forgetConnection() {
         rangesSupported = nil
         eventsSupported = nil
-        report.series = nil
         seriesSequence = nil
     }
 

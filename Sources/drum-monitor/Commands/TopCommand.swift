@@ -12,7 +12,7 @@ struct TopCommand: ParsableCommand {
 
         Keys: q quits (also Ctrl-C), w cycles the window (1m, 5m, 1h and the --window given), s cycles the order of the processes (pid, rss, cpu), Ctrl-L redraws, Ctrl-Z suspends.
 
-        It refreshes just after each of the daemon's samples, at most 4 times a second, on one kept-alive connection. While the daemon is down it says so and reconnects when it is back. Without a terminal (a pipe, a file) it prints a plain frame for each new sample; --once prints one frame and exits. Colour is off when NO_COLOR is set or the output is not a terminal; block characters need a UTF-8 locale (otherwise ASCII).
+        It refreshes just after each of the daemon's samples, at most 4 times a second, on one kept-alive connection. While the daemon is down it says so and reconnects when it is back. Without a terminal (a pipe, a file) it prints a plain frame for each new sample; --once prints one frame and exits with the statuses of query (3: not running, 4: permission denied, 5: busy); the live view waits for the daemon and exits 0 on q. Colour is off when NO_COLOR is set or the output is not a terminal; block characters need a UTF-8 locale (otherwise ASCII).
 
         \(DaemonSocketOptions.discussion)
 

@@ -1,6 +1,7 @@
 // The parts of `top` below the frame: the process marks, the sparkline buckets, terminal
 // bytes, keys, the schedule, the locale and colour rules.
 import Testing
+import TestSupport
 @testable import DaemonCore
 
 @Suite struct ProcessTableTests {
@@ -58,7 +59,7 @@ import Testing
     @Test func rangeHoldsExactlyTheBucket() {
         let interval: Int64 = 250_000_000
         let g = SparkGeometry(windowSeconds: 60, room: 73, intervalSeconds: 0.25)
-        var random = SplitMix(seed: 18)
+        var random = SeededRandom(for: "rangeHoldsExactlyTheBucket")
         for _ in 0..<2000 {
             let i = Int64(random.next() % 1_000_000) + 2_000_000_000
             let (from, to) = g.rangeNanos(i, intervalNanos: interval)
@@ -208,18 +209,5 @@ import Testing
     @Test func downRetriesEverySecond() {
         let (r, now) = report(age: 0, interval: 0.01, connection: .down("x", sinceUnixNs: 0))
         #expect(FeedSchedule.delay(after: r, elapsed: 0, nowUnixNs: now) == 1)
-    }
-}
-
-/// A small seeded generator (tests print nothing random: the seed is fixed).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
