@@ -63,8 +63,10 @@ let package = Package(
             dependencies: ["SampleModel", "KernelReaders", .product(name: "Logging", package: "swift-log")],
             swiftSettings: crossModule
         ),
-        // Fixed-memory ring of samples with O(log n) window max/min/avg.
-        .target(name: "History", dependencies: ["SampleModel"], swiftSettings: crossModule),
+        // The history store: a fixed-size ring of compact samples, memory-mapped from the history
+        // file when there is one, with constant-time windows over any range.
+        .target(name: "History", dependencies: ["SampleModel", .product(name: "SystemPackage", package: "swift-system")],
+                swiftSettings: crossModule),
         // HTTP/1.1 + JSON on a Unix socket (SwiftNIO), /stats/, /metrics.
         .target(
             name: "QueryServer",

@@ -655,6 +655,27 @@ mib() { awk -v k="$1" 'BEGIN{if(k==""||k!=k+0) print "n/a"; else printf "%.1f", 
     else
         for n in 1 1000 100000 1000000; do echo "| $n | $WB_WHY | |"; done
     fi
+    if [ -n "$WB_OUT" ]; then
+        # The history store (issue 15): ranges anywhere, its size, appends, adoption.
+        echo
+        echo "Wall-clock ranges (\`?from=&to=\`) on the full ring, by length and position; each ÷ the one-sample"
+        echo "range at the same place, measured in the same rounds (target ≤ 3):"
+        echo
+        echo "| samples in range | at | ns / query | one-sample ns | ratio |"
+        echo "|---:|---|---:|---:|---:|"
+        grep '^range samples=' <<<"$WB_OUT" | while read -r l; do
+            echo "| $(kv "$l" samples) | $(kv "$l" at) | $(kv "$l" ns_per_query) | $(kv "$l" one_sample_ns) | $(kv "$l" ratio) |"
+        done
+        W=$(grep -m1 '^range_worst_ratio=' <<<"$WB_OUT" | cut -d= -f2)
+        B=$(grep -m1 '^bytes_per_sample=' <<<"$WB_OUT")
+        A=$(grep -m1 '^append_ns=' <<<"$WB_OUT")
+        D=$(grep -m1 '^adopt_ms=' <<<"$WB_OUT")
+        echo
+        echo "Worst range ÷ one-sample: ${W:-?} → $(yn le "${W:-99}" 3)."
+        echo "Bytes per held sample (history file + private memory growth ÷ capacity): $(kv "$B" bytes_per_sample) (file $(kv "$B" file), private $(kv "$B" private)) → $(yn le "$(kv "$B" bytes_per_sample)" 160) (target ≤ 160)."
+        echo "Append on a full ring: $(kv "$A" append_ns) ns; the ring it replaced, same run: $(kv "$A" legacy_append_ns) ns; ratio $(kv "$A" ratio) → $(yn le "$(kv "$A" ratio)" 1)."
+        echo "Start-up adopting a full file of $(kv "$D" samples) samples: $(kv "$D" adopt_ms) ms."
+    fi
     echo
     echo "## 5. Cadence (--interval 100ms, /healthz after ${CADENCE_SECONDS}s)"
     echo

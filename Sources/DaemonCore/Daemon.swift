@@ -19,10 +19,16 @@ public final class Daemon: Sendable {
     private let systemd: SystemdNotifier
     private let config: Mutex<DaemonConfig>
     private let history: History
+    /// What the daemon took over from its history file at start (nil: nothing): the samples
+    /// before this start, the newest taken at `lastWallNanos`. The hook for a restart event.
+    public let adoptedHistory: AdoptedHistory?
     private let loop: SamplingLoop
-    /// Sequence and generation, continued by every sampler a reload builds (issue 11 item 4).
-    private let counters = SampleCounters()
+    /// Sequence and generation, continued by every sampler a reload builds (issue 11 item 4)
+    /// and from the history file across restarts.
+    private let counters: SampleCounters
     private let supervisionQueue = DispatchQueue(label: "drum-monitor.supervision")
+    /// What `reportRefused` has already logged.
+    private let refusedReported = Mutex<(values: [String: Int], samples: Int)>(([:], 0))
 
     /// Throws `HistoryDoesNotFit` before allocating a history the daemon's memory cannot hold.
     public init(config: DaemonConfig, loader: ConfigLoader, logger: Logger) throws {
@@ -34,10 +40,33 @@ public final class Daemon: Sendable {
         let room = MemoryRoom.measure(logger: logger)
         logger.info("allocating the history: \(config.historyDescription); \(room?.description ?? "the daemon's memory limit is unknown")")
         if let refusal = room?.refusal(config) { throw HistoryDoesNotFit(description: refusal) }
-        history = History(capacity: config.capacity, intervalNanos: config.intervalNanos)
+        (history, adoptedHistory) = Self.openHistory(config, logger: logger)
+        // Sequences and generations go on from the adopted history's (a client polling
+        // `since=N` across the restart misses nothing; the restart starts a new generation).
+        counters = SampleCounters(sequence: adoptedHistory?.lastSequence ?? 0, generation: adoptedHistory?.lastGeneration ?? 0)
         let sampler = try Sampler(configuration: Self.samplerConfiguration(config), logger: logger, counters: counters)
         loop = SamplingLoop(sampler: sampler, intervalNanos: config.intervalNanos) { [history] sample, detail in
             history.append(sample, detail: detail)
+        }
+    }
+
+    /// The history in its file (adopted, migrated or new; see `History.open`), or in memory
+    /// with `history_file: none` or when the file cannot be used — every note is logged.
+    static func openHistory(_ config: DaemonConfig, logger: Logger) -> (History, AdoptedHistory?) {
+        guard let path = config.historyFilePath else {
+            logger.info("history_file: none; the history is kept in memory only and does not survive a restart")
+            return (History(capacity: config.capacity, intervalNanos: config.intervalNanos), nil)
+        }
+        let options = HistoryFileOptions(path: path, bootID: BootIDFile.current())
+        let (history, opening) = History.open(capacity: config.capacity, intervalNanos: config.intervalNanos, options: options)
+        for note in opening.notes { log(note, logger) }
+        return (history, opening.adopted)
+    }
+
+    static func log(_ note: HistoryNote, _ logger: Logger) {
+        switch note.level {
+        case .info: logger.info("\(note.message)")
+        case .warning: logger.warning("\(note.message)")
         }
     }
 
@@ -115,9 +144,24 @@ public final class Daemon: Sendable {
         timer.setEventHandler { [self] in
             if watchdogUsec != nil, samplerIsMakingProgress() { systemd.watchdog() }
             systemd.status(statusLine())
+            reportRefused()
         }
         timer.resume()
         return timer
+    }
+
+    /// Says in the log when the history could not keep a value or a sample (never silently).
+    private func reportRefused() {
+        let now = history.refused
+        refusedReported.withLock { k in
+            for (metric, n) in now.values.sorted(by: { $0.key < $1.key }) where n > (k.values[metric] ?? 0) {
+                logger.warning("the history could not keep \(n - (k.values[metric] ?? 0)) value(s) of \(metric) (negative, not whole, or 2^48 units or more); they are absent in the history, the snapshot has them")
+            }
+            if now.samples > k.samples {
+                logger.warning("the history refused \(now.samples - k.samples) sample(s) whose sequence did not follow the newest one's")
+            }
+            k = now
+        }
     }
 
     /// The samples are fresh by /healthz's rule (`SampleFreshness`): the watchdog is fed exactly
@@ -164,6 +208,9 @@ public final class Daemon: Sendable {
             || new.headTimeoutSeconds != old.headTimeoutSeconds || new.maxHeadBytes != old.maxHeadBytes {
             logger.warning("socket and query-server settings take effect at the next restart")
         }
+        if new.historyFilePath != old.historyFilePath {
+            logger.warning("history_file takes effect at the next restart (still \(old.historyFilePath ?? "none"))")
+        }
         if new.capacity != old.capacity {
             // The old ring stays allocated while the new one is filled.
             if let refusal = MemoryRoom.measure(logger: logger)?.refusal(new) {
@@ -173,7 +220,7 @@ public final class Daemon: Sendable {
             }
             logger.info("reallocating the history: \(new.historyDescription)")
         }
-        history.reconfigure(capacity: new.capacity, intervalNanos: new.intervalNanos)
+        for note in history.reconfigure(capacity: new.capacity, intervalNanos: new.intervalNanos) { Self.log(note, logger) }
         var sampler: Sampler?
         if new.target != old.target || new.cgroup != old.cgroup || new.readEnvironment != old.readEnvironment {
             do { sampler = try Sampler(configuration: Self.samplerConfiguration(new), logger: logger, counters: counters) } catch {

@@ -14,12 +14,16 @@ public struct WindowStats: Sendable, Equatable {
     public var count: Int
 }
 
-/// Which samples a window covers.
+/// Which samples a window covers. A sample taken at t stands for (t − interval, t].
 public enum WindowSpec: Sendable, Equatable {
-    /// Samples taken in the last `seconds` before the newest one: (newest − seconds, newest].
+    /// Samples taken in the last `seconds` before the newest one: (newest − seconds, newest],
+    /// on the monotonic timeline.
     case seconds(Double)
     /// The newest `n` samples.
     case samples(Int)
+    /// Every sample whose interval overlaps [from, to] (wall clock, ns since the epoch):
+    /// from < t and t − interval < to. Wall-clock steps are allowed for (see `TimeIndex`).
+    case range(fromWallNanos: Int64, toWallNanos: Int64)
 }
 
 public struct WindowResult: Sendable, Equatable {
@@ -28,7 +32,8 @@ public struct WindowResult: Sendable, Equatable {
     public var sampleCount: Int
     public var fromSequence: UInt64?
     public var toSequence: UInt64?
-    /// False when the window reaches back further than the history held.
+    /// False when part of the window lies before the oldest held sample, after the newest, or in
+    /// a gap while the daemon was not running.
     public var covered: Bool
     /// Indexed by `Metric.rawValue`; nil where no sample in the window has the metric.
     public var stats: [WindowStats?]

@@ -145,16 +145,33 @@ public enum Endpoints {
 
     // MARK: /v1/window
 
+    /// The window forms: the newest `samples`; the last `seconds` (on the monotonic clock);
+    /// `from` … `to`, or `seconds` up to `end` (wall clock: RFC 3339 or Unix seconds).
     static func window(_ params: QueryParameters, _ context: QueryContext) throws(QueryParameters.Invalid) -> Response {
-        try params.allowOnly(["seconds", "samples"])
+        try params.allowOnly(["seconds", "samples", "from", "to", "end"])
         let seconds = try params.seconds("seconds", max: maxWindowSeconds)
         let count = try params.unsigned("samples", range: 1...UInt64(Int32.max))
+        let from = try params.wallTime("from"), to = try params.wallTime("to"), end = try params.wallTime("end")
         let spec: WindowSpec
-        switch (seconds, count) {
-        case (let s?, nil): spec = .seconds(s)
-        case (nil, let n?): spec = .samples(Int(n))
-        case (nil, nil): throw .init(message: "give parameter 'seconds' or 'samples'")
-        case (.some, .some): throw .init(message: "give only one of parameters 'seconds' and 'samples'")
+        switch (seconds, count, from, to, end) {
+        case (let s?, nil, nil, nil, nil): spec = .seconds(s)
+        case (nil, let n?, nil, nil, nil): spec = .samples(Int(n))
+        case (let s?, nil, nil, nil, let end?):
+            spec = .range(fromWallNanos: end - Int64((s * 1e9).rounded()), toWallNanos: end)
+        case (nil, nil, let from?, let to?, nil):
+            guard from <= to else { throw .init(message: "parameter 'from' must not be after 'to'") }
+            guard Double(to - from) / 1e9 <= maxWindowSeconds else {
+                throw .init(message: "parameters 'from' and 'to' may be at most \(Int(maxWindowSeconds)) seconds apart")
+            }
+            spec = .range(fromWallNanos: from, toWallNanos: to)
+        case (_, _, .some, nil, _), (_, _, nil, .some, _):
+            throw .init(message: "give both parameters 'from' and 'to'")
+        case (nil, _, _, _, .some):
+            throw .init(message: "parameter 'end' needs 'seconds' (the window is the 'seconds' before 'end')")
+        case (nil, nil, nil, nil, nil):
+            throw .init(message: "give parameter 'seconds' or 'samples', or 'from' and 'to'")
+        default:
+            throw .init(message: "give only one of: 'seconds'; 'samples'; 'from' and 'to'; 'seconds' and 'end'")
         }
         let result = context.history.window(spec)
         return .json { w in writeWindow(&w, result) }
@@ -162,10 +179,18 @@ public enum Endpoints {
 
     static func writeWindow(_ w: inout JSONWriter, _ result: WindowResult) {
         w.field("window", object: { w in
+            var range: (from: Int64, to: Int64)?
             switch result.spec {
             case .seconds(let s): w.field("seconds", s); w.field("samples_requested", nil as Int64?)
             case .samples(let n): w.field("seconds", nil as Double?); w.field("samples_requested", n)
+            case .range(let from, let to):
+                w.field("seconds", Double(to - from) / 1e9); w.field("samples_requested", nil as Int64?)
+                range = (from, to)
             }
+            w.field("from", range.map { RFC3339.format(wallNanos: $0.from) })
+            w.field("to", range.map { RFC3339.format(wallNanos: $0.to) })
+            w.field("from_unix_ns", range?.from)
+            w.field("to_unix_ns", range?.to)
             w.field("samples", result.sampleCount)
             w.field("covered", result.covered)
             w.field("from_sequence", result.fromSequence)

@@ -40,6 +40,15 @@ struct QueryParameters {
         return v
     }
 
+    /// A wall-clock time: RFC 3339 or Unix seconds with a fraction (`WallTimeText`), in ns.
+    func wallTime(_ name: String) throws(Invalid) -> Int64? {
+        guard let text = values[name] else { return nil }
+        guard let nanos = WallTimeText.nanos(text) else {
+            throw Invalid(message: "parameter '\(name)' must be a time in RFC 3339 (2026-05-01T14:00:00Z, +02:00; encode '+' as %2B) or Unix seconds (1777644000.5), got '\(text)'")
+        }
+        return nanos
+    }
+
     private static func decode(_ s: Substring) -> String {
         var out: [UInt8] = []
         var bytes = Array(s.utf8)[...]

@@ -42,7 +42,8 @@ import Glibc
 
     static func sample(_ seq: Int) -> Sample {
         var v = MetricValues()
-        for m in Metric.allCases { v[m] = Double(seq * 10 + m.rawValue) }
+        // Fractions (cores, pressure) are kept below 281,474 (MetricCodec): realistic ones here.
+        for m in Metric.allCases { v[m] = m.isInteger ? Double(seq * 10 + m.rawValue) : Double((seq * 10 + m.rawValue) % 10_000) / 100 }
         return Sample(sequence: UInt64(seq), wallNanos: Int64(seq), monoNanos: UInt64(seq) * 1_000_000, generation: 1, values: v)
     }
 

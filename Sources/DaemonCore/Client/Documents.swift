@@ -58,6 +58,8 @@ struct WindowDocument: Decodable {
     struct Window: Decodable {
         var seconds: Double?
         var samples_requested: Int?
+        var from: String?
+        var to: String?
         var samples: Int
         var covered: Bool
         var from_sequence: Int?

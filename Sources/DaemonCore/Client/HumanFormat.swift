@@ -55,9 +55,10 @@ enum HumanFormat {
         var out: [String] = []
         var span = "last \(w.window.samples_requested ?? 0) samples"
         if let seconds = w.window.seconds { span = "last " + DurationText.format(seconds: seconds) }
+        if let from = w.window.from, let to = w.window.to { span = "\(from) to \(to)" }
         var seq = ""
         if let from = w.window.from_sequence { seq = " seq \(from)..\(w.window.to_sequence ?? from)" }
-        let coverage = w.window.covered ? "" : " — reaches back further than the history held"
+        let coverage = w.window.covered ? "" : " — not all of it is in the history (before the oldest sample, not sampled yet, or while the daemon was down)"
         out.append("window " + span + ": \(w.window.samples) samples" + seq + coverage)
         out.append(pad("FIELD", 30) + pad("MAX", 13) + pad("AT", 26) + pad("MIN", 13) + pad("AVG", 13) + "LAST")
         for metric in Metric.allCases {

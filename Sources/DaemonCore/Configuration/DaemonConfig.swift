@@ -24,6 +24,7 @@ public struct DaemonConfig: Equatable, Sendable {
     public internal(set) var logLevel: Logger.Level = .info
     public internal(set) var logFormat: LogFormat = .text
     var maxHistoryBytes = 256 << 20
+    var historyFile = HistoryFileSetting.besideSocket
     var maxConnections = 256
     var idleTimeoutSeconds = 30.0
     var headTimeoutSeconds = 10.0
@@ -51,6 +52,28 @@ public struct DaemonConfig: Equatable, Sendable {
         "\(capacity) samples (retention \(DurationText.format(seconds: retentionSeconds)) at interval \(DurationText.format(seconds: intervalSeconds))), \(ByteText.format(Double(historyBytes)))"
     }
 
+    /// Where the history is kept across restarts: the `history_file` key, by default next to the
+    /// socket and named after it (/run/drum-monitor/drum-monitor.sock → drum-monitor.history).
+    enum HistoryFileSetting: Equatable, Sendable {
+        case besideSocket
+        case path(String)
+        /// `none`: in memory only.
+        case none
+    }
+
+    /// The history file's path, nil for none.
+    public var historyFilePath: String? {
+        switch historyFile {
+        case .none: return nil
+        case .path(let path): return path
+        case .besideSocket:
+            let slash = socket.lastIndex(of: "/") ?? socket.startIndex
+            let directory = socket[..<slash], name = socket[socket.index(after: slash)...]
+            let stem = name.hasSuffix(".sock") ? name.dropLast(5) : name
+            return "\(directory)/\(stem.isEmpty ? "drum-monitor" : stem).history"
+        }
+    }
+
     var target: TargetSpec {
         if let pid { return .pid(pid) }
         if let pidfile { return .pidfile(pidfile) }
@@ -73,7 +96,7 @@ public struct DaemonConfig: Equatable, Sendable {
         Key(name: "interval", help: "sampling interval (minimum 10ms)", apply: { c, v throws(ValueError) in
             c.intervalSeconds = try duration(v, atLeast: minimumInterval)
         }, show: { DurationText.format(seconds: $0.intervalSeconds) }),
-        Key(name: "retention", help: "history kept in memory; capacity = retention / interval", apply: { c, v throws(ValueError) in
+        Key(name: "retention", help: "history kept; capacity = retention / interval", apply: { c, v throws(ValueError) in
             c.retentionSeconds = try duration(v, atLeast: minimumInterval)
         }, show: { DurationText.format(seconds: $0.retentionSeconds) }),
         Key(name: "socket", help: "Unix socket path to serve on (unless systemd passes one)", apply: { c, v throws(ValueError) in
@@ -130,6 +153,15 @@ public struct DaemonConfig: Equatable, Sendable {
             }
             c.maxHistoryBytes = bytes
         }, show: { ByteSizeText.format($0.maxHistoryBytes) }),
+        Key(name: "history_file", help: "file the history is kept in across restarts (empty: next to the socket, named after it; none: memory only)",
+            apply: { c, v throws(ValueError) in
+            if v.isEmpty { c.historyFile = .besideSocket; return }
+            if v == "none" { c.historyFile = .none; return }
+            guard v.hasPrefix("/"), !v.hasSuffix("/"), v.utf8.count < 4000 else {
+                throw ValueError(message: "must be an absolute path to a file, or none; got '\(v)'")
+            }
+            c.historyFile = .path(v)
+        }, show: { $0.historyFilePath ?? "none" }),
         Key(name: "max_connections", help: "query connections open at once; a new one replaces the longest-idle, or is told busy", apply: { c, v throws(ValueError) in
             c.maxConnections = try integer(v, 1...65536)
         }, show: { String($0.maxConnections) }),
@@ -182,6 +214,7 @@ public struct DaemonConfig: Equatable, Sendable {
         if Double(capacity) > Double(Self.maximumCapacity) {
             problems.append("'retention' / 'interval' = \(capacity) samples; at most \(Self.maximumCapacity) may be held")
         }
+        if let file = historyFilePath, file == socket { problems.append("'history_file' must not be the socket's path") }
         if historyBytes > maxHistoryBytes {
             problems.append("the history would take \(historyDescription), more than 'max_history_bytes' (\(ByteSizeText.format(maxHistoryBytes))): "
                             + "lengthen 'interval', shorten 'retention' or raise 'max_history_bytes'")

@@ -1,11 +1,12 @@
 import ArgumentParser
 import DaemonCore
+import SampleModel
 
 /// `drum-monitor query …`: asks the running daemon.
 struct QueryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "query",
-        abstract: "Ask the running daemon: snapshot | window DURATION | samples | stats | health.",
+        abstract: "Ask the running daemon: snapshot | window DURATION | window --from T --to T | samples | stats | health.",
         discussion: """
         The daemon is found at --socket PATH, else --instance NAME (\(DaemonConfig.runDirectory)/NAME.sock, as served by drum-monitor@NAME), else $DRUM_MONITOR_SOCKET, else \(DaemonConfig().socket).
 
@@ -15,6 +16,9 @@ struct QueryCommand: ParsableCommand {
     @Argument(help: "snapshot, window, samples, stats or health.") var what: QueryKind
     @Argument(help: "For window: a duration (e.g. 60s, 5m, 1h) or a number of samples with --samples.") var duration: String?
     @Flag(name: .customLong("samples"), help: "For window: DURATION is a number of samples.") var bySamples = false
+    @Option(name: .long, help: "For window: from this wall-clock time (RFC 3339, e.g. 2026-05-01T14:00:00Z, or Unix seconds), with --to.") var from: String?
+    @Option(name: .long, help: "For window: up to this wall-clock time, with --from.") var to: String?
+    @Option(name: .long, help: "For window: the DURATION up to this wall-clock time (instead of up to the newest sample).") var end: String?
     @Option(name: .long, help: "For samples: only samples after this sequence.") var since: UInt64?
     @Option(name: .long, help: "For samples: at most this many.") var limit: Int?
     @Option(name: .long, help: "Unix socket of the daemon.") var socket: String?
@@ -22,9 +26,21 @@ struct QueryCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the daemon's JSON as is.") var json = false
 
     func validate() throws {
-        if what == .window, duration == nil { throw ValidationError("window needs a DURATION, e.g. `query window 5m`") }
+        if what == .window, duration == nil, from == nil, to == nil {
+            throw ValidationError("window needs a DURATION or --from and --to, e.g. `query window 5m` or `query window --from 2026-05-01T14:00:00Z --to 2026-05-01T14:05:00Z`")
+        }
         if what != .window, duration != nil { throw ValidationError("only window takes a DURATION") }
-        if what != .window, bySamples { throw ValidationError("--samples applies only to window") }
+        if what != .window, bySamples || from != nil || to != nil || end != nil {
+            throw ValidationError("--samples, --from, --to and --end apply only to window")
+        }
+        if (from == nil) != (to == nil) { throw ValidationError("give both --from and --to") }
+        if from != nil, duration != nil { throw ValidationError("give a DURATION or --from and --to, not both") }
+        if end != nil, duration == nil || bySamples { throw ValidationError("--end needs a DURATION (the window is the DURATION up to --end)") }
+        for (name, value) in [("--from", from), ("--to", to), ("--end", end)] {
+            if let value, WallTimeText.nanos(value) == nil {
+                throw ValidationError("\(name): '\(value)' is not a time in RFC 3339 (2026-05-01T14:00:00Z, 2026-05-01T16:00:00+02:00) or Unix seconds (1777644000.5)")
+            }
+        }
         if what != .samples, since != nil { throw ValidationError("--since applies only to samples") }
         if what != .samples, limit != nil { throw ValidationError("--limit applies only to samples") }
         if socket != nil, instance != nil { throw ValidationError("give --socket or --instance, not both") }
@@ -37,13 +53,32 @@ struct QueryCommand: ParsableCommand {
         case .snapshot: return "/v1/snapshot"
         case .health: return "/healthz"
         case .stats: return "/stats/"
-        case .window: return bySamples ? "/v1/window?samples=\(duration ?? "")" : "/v1/window?seconds=\(duration ?? "")"
+        case .window:
+            if let from, let to { return "/v1/window?from=\(Self.encoded(from))&to=\(Self.encoded(to))" }
+            if bySamples { return "/v1/window?samples=\(Self.encoded(duration ?? ""))" }
+            return "/v1/window?seconds=\(Self.encoded(duration ?? ""))" + (end.map { "&end=\(Self.encoded($0))" } ?? "")
         case .samples:
             var query: [String] = []
             if let since { query.append("since=\(since)") }
             if let limit { query.append("limit=\(limit)") }
             return "/v1/samples" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
         }
+    }
+
+    /// A query-string value: anything but letters, digits and `-._~:` percent-encoded (a `+`
+    /// in an RFC 3339 offset must arrive as `+`, not as a space).
+    static func encoded(_ value: String) -> String {
+        var out = ""
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: ":"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+            }
+        }
+        return out
     }
 
     func socketPath() throws -> String {

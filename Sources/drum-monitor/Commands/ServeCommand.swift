@@ -10,7 +10,7 @@ import Glibc
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the daemon: sample on a timer, keep the history in memory, serve it on a Unix socket.",
+        abstract: "Run the daemon: sample on a timer, keep the history (in memory and its history file), serve it on a Unix socket.",
         discussion: """
         Settings come from the file (default \(DaemonConfig.defaultPath), or $DRUM_MONITOR_CONFIG), then DRUM_MONITOR_<KEY> variables (others with that prefix are ignored with a warning), then these flags. The defaults shown are those of an empty file.
 
@@ -22,6 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp(DaemonConfig.optionHelp("interval"))) var interval: String?
     @Option(name: .long, help: ArgumentHelp(DaemonConfig.optionHelp("retention"))) var retention: String?
     @Option(name: .long, help: ArgumentHelp(DaemonConfig.optionHelp("max_history_bytes"))) var maxHistoryBytes: String?
+    @Option(name: .customLong("history-file"), help: ArgumentHelp(DaemonConfig.optionHelp("history_file"))) var historyFile: String?
     // Unconditional: `--pid -5` is a pid to refuse, not a missing value followed by an option.
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(DaemonConfig.optionHelp("pid"))) var pid: String?
     @Option(name: .long, help: ArgumentHelp(DaemonConfig.optionHelp("pidfile"))) var pidfile: String?
@@ -40,6 +41,7 @@ struct ServeCommand: AsyncParsableCommand {
         var f: [String: String] = [:]
         let pairs: [(String, String?)] = [
             ("socket", socket), ("interval", interval), ("retention", retention), ("max_history_bytes", maxHistoryBytes),
+            ("history_file", historyFile),
             ("pid", pid), ("pidfile", pidfile), ("socket_mode", socketMode), ("socket_group", socketGroup), ("cgroup", cgroup),
             ("read_environment", readEnvironment), ("log_level", logLevel), ("log_format", logFormat),
             ("max_connections", maxConnections), ("idle_timeout", idleTimeout), ("head_timeout", headTimeout),

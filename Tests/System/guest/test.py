@@ -440,6 +440,85 @@ def test_reload():
     )
 
 
+HISTORY = "/run/drum-monitor/drum-monitor.history"
+
+
+def held_samples():
+    """Every held sample as {sequence: row} ([sequence, time_unix_ns, generation, metrics...])."""
+    rows, since = {}, 0
+    while True:
+        status, body = get(f"/v1/samples?since={since}&limit=10000")
+        assert status == 200, f"/v1/samples: HTTP {status}"
+        for row in body["samples"]:
+            rows[row[0]] = row
+        if not body["samples"]:
+            return rows
+        since = body["next_since"]
+
+
+def check_history_kept(name, before, after, interval_ns):
+    """The samples of `before` are all in `after`, unchanged; sequences go on by one; the first
+    sample after the restart has a new generation and comes at least an interval later."""
+    missing = [q for q in before if q not in after]
+    changed = [q for q in before if q in after and after[q] != before[q]]
+    check(f"{name}.samples-kept", before and not missing and not changed,
+          f"{len(before)} before, {len(missing)} missing (e.g. {missing[:3]}), {len(changed)} changed")
+    seqs = sorted(after)
+    gaps = [(a, b) for a, b in zip(seqs, seqs[1:]) if b != a + 1]
+    check(f"{name}.sequences-continue", not gaps and seqs and seqs[-1] > max(before), f"{seqs[:1]}..{seqs[-1:]}, gaps {gaps[:3]}")
+    last = max(before)
+    first_new = next((after[q] for q in seqs if q > last and after[q][2] != before[last][2]), None)
+    check(f"{name}.restart-shows", first_new is not None and first_new[1] - before[last][1] >= 0.9 * interval_ns,
+          f"last before: seq {last} gen {before[last][2]}; first of a new generation: "
+          + (f"seq {first_new[0]} gen {first_new[2]}, {(first_new[1] - before[last][1]) / 1e9:.2f}s later" if first_new else "none"))
+
+
+def test_history_restart():
+    """systemctl restart: the new daemon adopts the history file (issue 15)."""
+    check("history.file", os.path.isfile(HISTORY) and stat.S_IMODE(os.stat(HISTORY).st_mode) == 0o600,
+          f"{HISTORY}: {oct(stat.S_IMODE(os.stat(HISTORY).st_mode)) if os.path.exists(HISTORY) else 'absent'}")
+    interval_ns = int(snapshot()["interval_seconds"] * 1e9)
+    wait_for(lambda: len(held_samples()) >= 5, 30)
+    before = held_samples()
+    r = systemctl("restart", SVC)
+    check("history.restart", r.returncode == 0 and bool(wait_for(answers, 60)), r.stderr.strip())
+    time.sleep(2)
+    check_history_kept("history.restart", before, held_samples(), interval_ns)
+    log = run("journalctl", "-b", "-u", SVC, "--no-pager", "-n", "50").stdout
+    check("history.restart-journal", "adopted" in log, "journal says what was adopted")
+
+
+def test_history_reload():
+    """systemctl reload with a new retention: a new file of the new size, the samples kept."""
+    config = "/etc/drum-monitor/drum-monitor.yaml"
+    original = open(config).read()
+    size = os.path.getsize(HISTORY)
+    capacity = get("/healthz")[1]["capacity"]
+    interval_ns = int(snapshot()["interval_seconds"] * 1e9)
+    before = held_samples()
+    try:
+        hours = re.search(r"^retention: *([0-9]+)h *$", original, re.M)
+        assert hours, f"no 'retention: Nh' line in {config}"
+        with open(config, "w") as f:
+            f.write(original[:hours.start()] + f"retention: {2 * int(hours.group(1))}h" + original[hours.end():])
+        r = systemctl("reload", SVC)
+        new_capacity = wait_for(lambda: (lambda c: c if c != capacity else None)(get("/healthz")[1]["capacity"]), 30)
+        check("history.reload-capacity", r.returncode == 0 and new_capacity == 2 * capacity, f"{capacity} -> {new_capacity}")
+        check("history.reload-file-resized", os.path.getsize(HISTORY) > size, f"{size} -> {os.path.getsize(HISTORY)} bytes")
+        after = held_samples()
+        missing = [q for q in before if q not in after or after[q] != before[q]]
+        check("history.reload-samples-kept", not missing, f"{len(before)} before, {len(missing)} missing or changed")
+        # And the reloaded history is adopted by the next start too.
+        systemctl("restart", SVC)
+        wait_for(answers, 60)
+        time.sleep(2)
+        check_history_kept("history.reload-then-restart", after, held_samples(), interval_ns)
+    finally:
+        with open(config, "w") as f:
+            f.write(original)
+        systemctl("reload", SVC)
+
+
 def test_security():
     r = run("systemd-analyze", "security", "--no-pager", SVC)
     m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", r.stdout)
@@ -452,6 +531,8 @@ def test_security():
 def test_watchdog():
     pid = int(prop(SVC, "MainPID"))
     restarts = int(prop(SVC, "NRestarts") or 0)
+    interval_ns = int(snapshot()["interval_seconds"] * 1e9)
+    before = held_samples()
     os.kill(pid, signal.SIGSTOP)
     t = time.monotonic()
     ok = wait_for(
@@ -465,6 +546,8 @@ def test_watchdog():
     check("watchdog.restarted-answers", bool(wait_for(answers, 60)))
     log = run("journalctl", "-b", "-u", SVC, "--no-pager", "-n", "200").stdout
     check("watchdog.journal", "watchdog" in log.lower(), "journal mentions the watchdog")
+    time.sleep(2)
+    check_history_kept("watchdog.history", before, held_samples(), interval_ns)
 
 
 def test_stop():
@@ -517,6 +600,8 @@ def main():
                 step("drum-restart", test_drum_restart)
                 step("slice-limit", test_slice_limit)
                 step("reload", test_reload)
+                step("history-restart", test_history_restart)
+                step("history-reload", test_history_reload)
                 step("watchdog", test_watchdog)
                 step("security", test_security)
                 step("stop", test_stop)

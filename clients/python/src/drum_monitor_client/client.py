@@ -43,6 +43,11 @@ def default_socket_paths() -> List[str]:
     return ["/run/drum-monitor/drum-monitor.sock", "/tmp/drum-monitor-{}/drum-monitor.sock".format(user)]
 
 
+def _unix_seconds(ns: int) -> str:
+    """Nanoseconds since the epoch as the daemon reads Unix seconds: exact, no float."""
+    return "{:d}.{:09d}".format(ns // 1_000_000_000, ns % 1_000_000_000)
+
+
 class Response(NamedTuple):
     status: int
     headers: Dict[str, str]
@@ -82,11 +87,20 @@ class Client:
         """``GET /v1/snapshot``: the latest sample in full."""
         return self.get_json("/v1/snapshot")
 
-    def window(self, seconds: Union[float, str, None] = None, samples: Optional[int] = None) -> JSONObject:
+    def window(self, seconds: Union[float, str, None] = None, samples: Optional[int] = None,
+               from_ns: Optional[int] = None, to_ns: Optional[int] = None) -> JSONObject:
         """``GET /v1/window``: maxima, minima and averages over the last ``seconds`` (a number or
-        a duration like ``"5m"``) or the last ``samples`` samples."""
-        if (seconds is None) == (samples is None):
-            raise ValueError("give exactly one of seconds and samples")
+        a duration like ``"5m"``), the last ``samples`` samples, or any past wall-clock range
+        ``from_ns`` … ``to_ns`` (nanoseconds since the epoch, e.g. ``time.time_ns()``): every
+        sample whose interval overlaps it; ``window.covered`` says whether the history held all
+        of it."""
+        ranged = from_ns is not None or to_ns is not None
+        if [seconds is not None, samples is not None, ranged].count(True) != 1:
+            raise ValueError("give exactly one of seconds, samples, and from_ns with to_ns")
+        if ranged:
+            if from_ns is None or to_ns is None or from_ns < 0 or to_ns < from_ns:
+                raise ValueError("give from_ns and to_ns, 0 <= from_ns <= to_ns")
+            return self.get_json("/v1/window?from={}&to={}".format(_unix_seconds(from_ns), _unix_seconds(to_ns)))
         if seconds is not None:
             return self.get_json("/v1/window?seconds=" + quote(str(seconds), safe=""))
         return self.get_json("/v1/window?samples={:d}".format(int(samples or 0)))

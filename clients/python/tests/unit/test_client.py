@@ -31,14 +31,22 @@ def test_every_endpoint_sends_its_request(fake):
     client.window(seconds="5m")
     client.window(samples=10)
     client.window(seconds=0.5)
+    client.window(from_ns=1_777_644_000_000_000_001, to_ns=1_777_644_005_250_000_000)
     fake.routes["/metrics"] = lambda target: (200, b"drum_monitor_up 1\n")
     assert client.metrics() == "drum_monitor_up 1\n"
     assert fake.requests == ["/v1/snapshot", "/v1/samples?since=3&limit=7", "/stats/", "/healthz",
-                             "/v1/window?seconds=5m", "/v1/window?samples=10", "/v1/window?seconds=0.5", "/metrics"]
+                             "/v1/window?seconds=5m", "/v1/window?samples=10", "/v1/window?seconds=0.5",
+                             "/v1/window?from=1777644000.000000001&to=1777644005.250000000", "/metrics"]
     with pytest.raises(ValueError):
         client.window()
     with pytest.raises(ValueError):
         client.window(seconds=1, samples=1)
+    with pytest.raises(ValueError):
+        client.window(from_ns=5)
+    with pytest.raises(ValueError):
+        client.window(from_ns=5, to_ns=4)
+    with pytest.raises(ValueError):
+        client.window(seconds=1, from_ns=1, to_ns=2)
 
 
 def test_an_idle_connection_closed_by_the_daemon_is_retried_once(fake):
