@@ -19,6 +19,7 @@ public final class Daemon: Sendable {
     private let systemd: SystemdNotifier
     private let config: Mutex<DaemonConfig>
     private let history: History
+    private let events: EventStage
     /// What the daemon took over from its history file at start (nil: nothing): the samples
     /// before this start, the newest taken at `lastWallNanos`. The hook for a restart event.
     public let adoptedHistory: AdoptedHistory?
@@ -44,8 +45,14 @@ public final class Daemon: Sendable {
         // Sequences and generations go on from the adopted history's (a client polling
         // `since=N` across the restart misses nothing; the restart starts a new generation).
         counters = SampleCounters(sequence: adoptedHistory?.lastSequence ?? 0, generation: adoptedHistory?.lastGeneration ?? 0)
+        events = EventStage(settings: config.events, log: EventLog(capacity: config.eventRingSize),
+                            reporter: EventReporter(destination: EventReporter.destination(environment: ProcessEnvironment.current()),
+                                                    logger: logger))
+        if let adoptedHistory { events.restarted(after: adoptedHistory) }
         let sampler = try Sampler(configuration: Self.samplerConfiguration(config), logger: logger, counters: counters)
-        loop = SamplingLoop(sampler: sampler, intervalNanos: config.intervalNanos) { [history] sample, detail in
+        loop = SamplingLoop(sampler: sampler, intervalNanos: config.intervalNanos) { [history, events] sample, detail in
+            var detail = detail
+            events.process(sample, &detail, intervalNanos: history.intervalNanos)
             history.append(sample, detail: detail)
         }
     }
@@ -79,7 +86,7 @@ public final class Daemon: Sendable {
     public func run(signals: SignalStream) async throws {
         let initial = config.withLock { $0 }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let context = QueryContext(history: history) { [loop] in loop.progress }
+        let context = QueryContext(history: history, events: events.log) { [loop] in loop.progress }
 
         let inherited = try systemd.listenDescriptor()
         let listen: ServerConfiguration.Listen = inherited.map { .inheritedDescriptor($0) } ?? initial.serverListen
@@ -123,6 +130,7 @@ public final class Daemon: Sendable {
         systemd.stopping()
         supervision.cancel()
         loop.stop()
+        self.events.flush()
         await server.close()
         try? await group.shutdownGracefully()
         if socketLost { throw DaemonStopped(description: "stopped: the query socket is lost (see above)") }
@@ -187,7 +195,17 @@ public final class Daemon: Sendable {
             }
         }
         let age = SampleFreshness.ageSeconds(of: sample)
-        return "\(target); \(memory); last sample \(String(format1: age))s ago"
+        return "\(target); \(memory); last sample \(String(format1: age))s ago" + (lastOOMKill().map { "; " + $0 } ?? "")
+    }
+
+    /// "last OOM kill 3m12s ago: worker 1234, 1.9 GiB", from the newest oom_kill event held.
+    func lastOOMKill(now: UInt64 = Clock.monotonicNanos()) -> String? {
+        guard let kill = events.log.newest(of: .oomKill) else { return nil }
+        let ago = DurationText.human(seconds: Double(now &- kill.monoNanos) / 1e9)
+        let victim = kill.processes.first.map { p in
+            "\(p.role.rawValue) \(p.pid)" + (p.rssBytes.map { ", " + ByteText.format($0) } ?? "")
+        } ?? "outside the DRUM tree"
+        return "last OOM kill \(ago) ago: \(victim)"
     }
 
     /// SIGHUP: RELOADING=1, re-read the configuration, apply it, READY=1. A bad file leaves the
@@ -221,6 +239,8 @@ public final class Daemon: Sendable {
             logger.info("reallocating the history: \(new.historyDescription)")
         }
         for note in history.reconfigure(capacity: new.capacity, intervalNanos: new.intervalNanos) { Self.log(note, logger) }
+        events.log.resize(to: new.eventRingSize)
+        events.reconfigure(new.events)
         var sampler: Sampler?
         if new.target != old.target || new.cgroup != old.cgroup || new.readEnvironment != old.readEnvironment {
             do { sampler = try Sampler(configuration: Self.samplerConfiguration(new), logger: logger, counters: counters) } catch {

@@ -52,6 +52,7 @@ final class CgroupV1Memory: CgroupMemoryReader {
             workingSet: workingSet(current, inactiveFile: statValues[0]),
             oomKills: oomKill,
             limitHits: failcnt.unsigned(),
+            oomEvents: .unavailable("cgroup v1 counts no OOM events (memory.oom_control has only oom_kill)"),
             pressureSomeAvg10: .unavailable("memory pressure is not reported by cgroup v1"),
             pressureFullAvg10: .unavailable("memory pressure is not reported by cgroup v1"))
     }

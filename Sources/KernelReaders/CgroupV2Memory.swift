@@ -50,7 +50,7 @@ final class CgroupV2Memory: CgroupMemoryReader {
         }
 
         let statValues = stat.keyed(["inactive_file"])
-        let eventValues = events.keyed(["oom", "oom_kill"])
+        let eventValues = events.keyed(["max", "oom", "oom_kill"])
         let candidates = limits.map { (path: $0.path, bytes: maxValue($0.file)) }
         return MemoryReading(
             current: usage,
@@ -58,8 +58,9 @@ final class CgroupV2Memory: CgroupMemoryReader {
             intervalPeak: intervalPeak,
             limit: effectiveLimit(candidates, hostTotal: hostTotalBytes),
             workingSet: workingSet(usage, inactiveFile: statValues[0]),
-            oomKills: eventValues[1],
+            oomKills: eventValues[2],
             limitHits: eventValues[0],
+            oomEvents: eventValues[1],
             pressureSomeAvg10: pressureAvg10(line: "some"),
             pressureFullAvg10: pressureAvg10(line: "full"))
     }

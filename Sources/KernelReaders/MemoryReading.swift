@@ -36,15 +36,19 @@ public struct MemoryReading: Sendable, Equatable {
     public var limit: Reading<EffectiveLimit>
     public var workingSet: Reading<UInt64>
     public var oomKills: Reading<UInt64>
-    /// v2 `oom` events (the limit was hit), v1 `failcnt` (allocations that hit the limit).
+    /// v2 memory.events `max` (usage reached the limit and reclaim ran), v1 `failcnt`
+    /// (charges that hit the limit).
     public var limitHits: Reading<UInt64>
+    /// v2 memory.events `oom` (reclaim at the limit failed: the OOM killer was invoked); v1 has
+    /// no such count.
+    public var oomEvents: Reading<UInt64>
     public var pressureSomeAvg10: Reading<Double>
     public var pressureFullAvg10: Reading<Double>
 
     public static func unavailable(_ reason: String) -> MemoryReading {
         MemoryReading(current: .unavailable(reason), peak: .unavailable(reason), intervalPeak: .unavailable(reason),
                       limit: .unavailable(reason), workingSet: .unavailable(reason), oomKills: .unavailable(reason),
-                      limitHits: .unavailable(reason), pressureSomeAvg10: .unavailable(reason),
+                      limitHits: .unavailable(reason), oomEvents: .unavailable(reason), pressureSomeAvg10: .unavailable(reason),
                       pressureFullAvg10: .unavailable(reason))
     }
 }

@@ -1,3 +1,4 @@
+import BuildInfo
 import History
 import NIOHTTP1
 import SampleModel
@@ -45,6 +46,7 @@ public enum Endpoints {
             case "/v1/snapshot": try params.allowOnly([]); return .ready(snapshot(context))
             case "/v1/window": return .ready(try window(params, context))
             case "/v1/samples": return try samples(params, context)
+            case "/v1/events": return try EventsEndpoint.route(params, context)
             case "/stats", "/stats/": try params.allowOnly([]); return .ready(DrumStats.response(context))
             case "/metrics": try params.allowOnly([]); return .ready(context.prometheus.response(context))
             default: return .ready(.error(.notFound, "no such endpoint: \(path)"))
@@ -61,6 +63,8 @@ public enum Endpoints {
         let freshness = SampleFreshness(cadence, intervalNanos: context.intervalNanos)
         return .json(freshness.isStale ? .serviceUnavailable : .ok) { w in
             w.field("status", freshness.status.rawValue)
+            w.field("version", BuildInfo.version)
+            w.field("revision", BuildInfo.revision)
             w.field("last_sample_age_seconds", freshness.ageSeconds)
             w.field("interval_seconds", freshness.intervalSeconds)
             w.field("ticks", cadence.ticks)
@@ -89,6 +93,8 @@ public enum Endpoints {
             w.field("time_unix_ns", sample.wallNanos)
             w.field("interval_seconds", Double(context.intervalNanos) / 1e9)
             w.field("measured_interval_seconds", detail.intervalSeconds)
+            let newestEvent = context.events.newestSequence
+            w.field("newest_event_sequence", newestEvent == 0 ? nil : newestEvent)
             w.field("target", object: { w in
                 w.field("found", detail.target.found)
                 w.field("root_pid", detail.target.rootPid.map(Int64.init))
@@ -111,6 +117,8 @@ public enum Endpoints {
                 w.field("working_set_bytes", v[.memoryWorkingSet])
                 w.field("oom_kills", v[.memoryOOMKills])
                 w.field("limit_hits", v[.memoryLimitHits])
+                w.field("oom_events", v[.memoryOOMEvents])
+                w.field("time_to_limit_seconds", detail.timeToLimitSeconds)
                 w.field("pressure_some_avg10", v[.memoryPressureSome])
                 w.field("pressure_full_avg10", v[.memoryPressureFull])
                 w.field("host_total_bytes", detail.hostTotalBytes)

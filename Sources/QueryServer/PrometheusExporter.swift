@@ -15,6 +15,8 @@ final class PrometheusExporter: Sendable {
     private let lateTicks: Gauge
     private let missedTicks: Gauge
     private let sampleAge: Gauge
+    /// Events logged per kind since the daemon started (a full event ring does not lower them).
+    private let events: [(EventKind, Counter)]
 
     init() {
         latest = Metric.allCases.map { [registry] m in
@@ -33,6 +35,11 @@ final class PrometheusExporter: Sendable {
         lateTicks = Self.gauge(registry, "drum_monitor_sampler_late_ticks", "Samples taken more than a tenth of an interval late")
         missedTicks = Self.gauge(registry, "drum_monitor_sampler_missed_ticks", "Scheduled samples skipped after an overrun")
         sampleAge = Self.gauge(registry, "drum_monitor_last_sample_age_seconds", "Age of the newest sample")
+        events = EventKind.allCases.map { [registry] kind in
+            (kind, registry.makeCounter(descriptor: MetricNameDescriptor(metricName: "drum_monitor_events_total", unitName: "",
+                                                                           helpText: "Events detected since the daemon started, by kind (see /v1/events)"),
+                                        labels: [("kind", kind.name)]))
+        }
     }
 
     /// The full name is given whole (its unit suffix included), hence the empty unitName.
@@ -59,7 +66,8 @@ final class PrometheusExporter: Sendable {
         case .memoryLimit: "Effective memory limit (smallest over the cgroup and its ancestors, else host RAM)"
         case .memoryWorkingSet: "Memory usage minus inactive file cache"
         case .memoryOOMKills: "OOM kills"
-        case .memoryLimitHits: "Times the memory limit was hit (v1 failcnt, v2 memory.events oom)"
+        case .memoryLimitHits: "Times usage reached the memory limit and reclaim ran (v1 failcnt, v2 memory.events max)"
+        case .memoryOOMEvents: "Times reclaim at the limit failed and the OOM killer was invoked (v2 memory.events oom)"
         case .memoryPressureSome: "PSI memory some avg10"
         case .memoryPressureFull: "PSI memory full avg10"
         case .hostAvailable: "Host MemAvailable"
@@ -87,6 +95,11 @@ final class PrometheusExporter: Sendable {
                 let result = context.history.window(.seconds(window.seconds))
                 for m in Metric.allCases { maxima[m.rawValue][i].set(result[m]?.max ?? .nan) }
             }
+        }
+        // Scrapes run one at a time on the server's event loop: set each counter to the count.
+        for (kind, counter) in events {
+            counter.reset()
+            counter.increment(by: Int64(clamping: context.events.count(of: kind)))
         }
         return Response(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: registry.emitToBuffer())
     }

@@ -1,16 +1,18 @@
 import History
 import SampleModel
 
-/// What the endpoints read: the history and the sampler's cadence.
+/// What the endpoints read: the history, the events and the sampler's cadence.
 public struct QueryContext: Sendable {
     public let history: History
+    public let events: EventLog
     public let cadence: @Sendable () -> Cadence
     let prometheus: PrometheusExporter
 
     public var intervalNanos: UInt64 { history.intervalNanos }
 
-    public init(history: History, cadence: @escaping @Sendable () -> Cadence) {
+    public init(history: History, events: EventLog = EventLog(capacity: 1), cadence: @escaping @Sendable () -> Cadence) {
         self.history = history
+        self.events = events
         self.cadence = cadence
         prometheus = PrometheusExporter()
     }

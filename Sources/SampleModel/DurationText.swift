@@ -28,4 +28,18 @@ public enum DurationText {
         let millis = (seconds * 1000).rounded()
         return (Int(exactly: millis).map(String.init) ?? "\(millis)") + "ms"
     }
+
+    /// A duration for people, rounded to two units: `850ms`, `4.2s`, `3m12s`, `2h05m`, `3d4h`.
+    public static func human(seconds: Double) -> String {
+        guard seconds.isFinite else { return "n/a" }
+        if seconds < 0 { return "-" + human(seconds: -seconds) }
+        if seconds < 1 { return wholeText(seconds * 1000) + "ms" }
+        if seconds < 60 { return String(format1: seconds) + "s" }
+        guard seconds < 1e15 else { return "\(wholeText(seconds / 86400))d" }
+        let s = Int(seconds.rounded())
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        if s < 3600 { return "\(s / 60)m\(two(s % 60))s" }
+        if s < 86400 { return "\(s / 3600)h\(two(s % 3600 / 60))m" }
+        return "\(s / 86400)d\(s % 86400 / 3600)h"
+    }
 }

@@ -6,8 +6,11 @@ public enum Metric: Int, CaseIterable, Sendable, Hashable {
     case memoryLimit
     case memoryWorkingSet
     case memoryOOMKills
-    /// v1 memory.failcnt, v2 memory.events `oom`: how often the limit was hit.
+    /// v1 memory.failcnt, v2 memory.events `max`: how often usage reached the limit and reclaim ran.
     case memoryLimitHits
+    /// v2 memory.events `oom`: how often reclaim at the limit failed and the OOM killer was
+    /// invoked (v1 has no such count).
+    case memoryOOMEvents
     case memoryPressureSome
     case memoryPressureFull
     case hostAvailable
@@ -30,6 +33,7 @@ public enum Metric: Int, CaseIterable, Sendable, Hashable {
         case .memoryWorkingSet: "memory_working_set_bytes"
         case .memoryOOMKills: "memory_oom_kills"
         case .memoryLimitHits: "memory_limit_hits"
+        case .memoryOOMEvents: "memory_oom_events"
         case .memoryPressureSome: "memory_pressure_some_avg10"
         case .memoryPressureFull: "memory_pressure_full_avg10"
         case .hostAvailable: "host_available_bytes"

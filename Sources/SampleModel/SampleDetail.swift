@@ -38,14 +38,23 @@ public struct SampleDetail: Sendable, Equatable {
         public var rssBytes: UInt64
         /// nil until two readings of the same process exist.
         public var cpuCores: Double?
+        /// When the process started, in nanoseconds since boot (its stat start time): with the
+        /// pid, what tells this process from a later one that reuses the pid; with
+        /// `SampleDetail.bootNanos`, its age.
+        public var startNanos: UInt64?
+        /// Exited but not yet reaped by its parent (a zombie: no memory left, only its pid).
+        public var exited: Bool
 
-        public init(pid: Int32, ppid: Int32, role: ProcessRole, cmdline: [String], rssBytes: UInt64, cpuCores: Double? = nil) {
+        public init(pid: Int32, ppid: Int32, role: ProcessRole, cmdline: [String], rssBytes: UInt64, cpuCores: Double? = nil,
+                    startNanos: UInt64? = nil, exited: Bool = false) {
             self.pid = pid
             self.ppid = ppid
             self.role = role
             self.cmdline = cmdline
             self.rssBytes = rssBytes
             self.cpuCores = cpuCores
+            self.startNanos = startNanos
+            self.exited = exited
         }
     }
 
@@ -56,9 +65,14 @@ public struct SampleDetail: Sendable, Equatable {
     public var hostTotalBytes: UInt64?
     public var hostFreeBytes: UInt64?
     public var intervalSeconds: Double?
+    /// CLOCK_BOOTTIME when the sample was taken: the clock of `Process.startNanos`.
+    public var bootNanos: UInt64?
     public var processes: [Process]
     /// Why a metric is not available, for every metric that is not.
     public var unavailable = MetricReasons()
+    /// Seconds until the working set reaches the limit at its current rate; nil unless memory
+    /// is growing. Set after the sample is taken, by the event detector, which fits the trend.
+    public var timeToLimitSeconds: Double?
 
     public init(target: Target) {
         self.target = target

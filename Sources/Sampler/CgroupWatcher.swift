@@ -187,6 +187,7 @@ final class CgroupWatcher {
         put(.memoryWorkingSet, reading.workingSet)
         put(.memoryOOMKills, reading.oomKills)
         put(.memoryLimitHits, reading.limitHits)
+        put(.memoryOOMEvents, reading.oomEvents)
         for (metric, r) in [(Metric.memoryPressureSome, reading.pressureSomeAvg10), (.memoryPressureFull, reading.pressureFullAvg10)] {
             switch r {
             case .value(let v): values[metric] = v

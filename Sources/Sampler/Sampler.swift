@@ -63,6 +63,7 @@ public final class Sampler {
             processCount: root == nil ? 0 : tree.processes.count, message: targetMessage()))
         detail.intervalSeconds = SamplingSteps.intervalSeconds(from: previousMono, to: mono)
         previousMono = mono
+        detail.bootNanos = clock.bootNanos()
 
         SamplingSteps.hostMemory(readHost(), values: &values, detail: &detail)
         cgroups.read(&values, &detail, now: mono)
@@ -112,6 +113,7 @@ public final class Sampler {
         }
         let pageSize = configuration.constants.pageSize
         let generation = tracker.generation
+        let nanosPerTick = 1_000_000_000 / Swift.max(configuration.constants.clockTicksPerSecond, 1)
         var processes: [SampleDetail.Process] = []
         processes.reserveCapacity(tree.processes.count)
         for process in tree.processes.values {
@@ -120,9 +122,12 @@ public final class Sampler {
                                                     rootPid: root.pid, rootArgv: root.cmdline)
                 process.roleGeneration = generation
             }
+            // Z (zombie) and X (dead): exited, waiting for the parent to reap it.
+            let exited = process.stat.state == UInt8(ascii: "Z") || process.stat.state == UInt8(ascii: "X")
             processes.append(SampleDetail.Process(pid: process.pid, ppid: process.stat.ppid, role: process.role,
                                                   cmdline: process.cmdline, rssBytes: process.stat.rssPages &* pageSize,
-                                                  cpuCores: process.cpuCores))
+                                                  cpuCores: process.cpuCores, startNanos: process.startTimeTicks &* nanosPerTick,
+                                                  exited: exited))
         }
         SamplingSteps.treeFigures(&processes, rootPid: root.pid, rootHasCPU: root.cpuCores != nil,
                                   incomplete: tree.incomplete, values: &values, unavailable: &detail.unavailable)

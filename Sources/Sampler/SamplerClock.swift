@@ -13,14 +13,10 @@ public protocol SamplerClock {
     func bootNanos() -> UInt64
 }
 
-/// The real clocks (SampleModel's `Clock`, and CLOCK_BOOTTIME).
+/// The real clocks (SampleModel's `Clock`).
 public struct SystemClock: SamplerClock {
     public init() {}
     public func monotonicNanos() -> UInt64 { Clock.monotonicNanos() }
     public func wallNanos() -> Int64 { Clock.wallNanos() }
-    public func bootNanos() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_BOOTTIME, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-    }
+    public func bootNanos() -> UInt64 { Clock.bootNanos() }
 }

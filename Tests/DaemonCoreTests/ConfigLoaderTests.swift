@@ -139,7 +139,8 @@ import Testing
     @Test(arguments: [("256M", 256 << 20), ("1G", 1 << 30), ("1.5GiB", 3 << 29), ("2097152", 2 << 20), ("512KiB", nil), ("1GB", nil),
                       ("-1G", nil), ("0x10M", nil), ("1e9", nil), ("2T", nil), ("", nil)] as [(String, Int?)])
     func historyBoundIsASize(_ text: String, _ bytes: Int?) throws {
-        let file = try ConfigFile("max_history_bytes: \"\(text)\"\n")
+        // A small event ring: the smallest bound (2M) is to hold the default retention's samples.
+        let file = try ConfigFile("max_history_bytes: \"\(text)\"\nevent_ring_size: 10\n")
         switch file.load() {
         case .success(let config): #expect(config.maxHistoryBytes == bytes, "\(text)")
         case .failure(let errors):

@@ -42,6 +42,7 @@ PATHS = {
     "/v1/snapshot": "/v1/snapshot",
     "/v1/window": "/v1/window?seconds=60",
     "/v1/samples": "/v1/samples",
+    "/v1/events": "/v1/events",
     "/stats/": "/stats/",
     "/stats": "/stats",
     "/metrics": "/metrics",
@@ -124,6 +125,24 @@ CASES = [case for target in PATHS.values() for case in per_path_cases(target)] +
     Case("GET", "/v1/samples?since=-1", 400, names=("since",)),
     Case("GET", "/v1/samples?since=18446744073709551616", 400, names=("since",)),
     Case("GET", "/v1/samples?from=3", 400, names=("from",)),
+    # /v1/events: the daemon found its target at start; the stall of the /healthz 503 case above
+    # (the daemon's threads stopped for a while) shows as a sampler_stall once it runs again.
+    Case("GET", "/v1/events?kind=target_found&limit=1", 200,
+         check=lambda b: [e["kind"] for e in b["events"]] == ["target_found"] and len(b["events"][0]["processes"]) == 4
+         and b["events"][0]["mode"] == "pid"),
+    Case("GET", "/v1/events?kind=sampler_stall", 200,
+         check=lambda b: b["events"] and b["events"][0]["count"] >= 2 and b["events"][0]["duration_seconds"] > 0.6),
+    Case("GET", "/v1/events?kind=oom_kill,worker_replaced&limit=1000", 200, check=lambda b: b["events"] == []),
+    Case("GET", "/v1/events?since=18446744073709551615", 200,
+         check=lambda b: b["events"] == [] and b["next_since"] == 18446744073709551615 and not b["truncated"]),
+    Case("GET", "/v1/snapshot", 200, check=lambda b: b["newest_event_sequence"] >= 2
+         and "time_to_limit_seconds" in b["memory"]),
+    Case("GET", "/v1/events?kind=oom", 400, names=("kind",)),
+    Case("GET", "/v1/events?kind=oom_kill,", 400, names=("kind",)),
+    Case("GET", "/v1/events?limit=0", 400, names=("limit",)),
+    Case("GET", "/v1/events?limit=1001", 400, names=("limit",)),
+    Case("GET", "/v1/events?since=-1", 400, names=("since",)),
+    Case("GET", "/v1/events?seconds=5", 400, names=("seconds",)),
     # /stats/, /stats, /metrics
     Case("GET", "/stats/", 200, check=lambda b: len(b["drum_info"]) == 4),
     Case("GET", "/stats/?x=1", 400, names=("x",)),

@@ -1,6 +1,6 @@
 /// What `drum-monitor query` can ask the daemon for.
 public enum QueryKind: String, CaseIterable, Sendable {
-    case snapshot, window, samples, stats, health
+    case snapshot, window, samples, stats, health, events
 }
 
 /// The daemon's answers as the query client shows them.
@@ -13,6 +13,7 @@ public enum QueryAnswer {
         case .health: HumanFormat.health(try Documents.decode(HealthDocument.self, body))
         case .samples: HumanFormat.samples(try Documents.decode(SamplesDocument.self, body))
         case .stats: HumanFormat.stats(try Documents.decode(StatsDocument.self, body))
+        case .events: EventsQuery.text(try Documents.decode(EventsDocument.self, body))
         }
     }
 

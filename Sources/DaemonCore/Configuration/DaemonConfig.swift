@@ -29,6 +29,8 @@ public struct DaemonConfig: Equatable, Sendable {
     var idleTimeoutSeconds = 30.0
     var headTimeoutSeconds = 10.0
     var maxHeadBytes = 8192
+    var eventRingSize = 1000
+    var events = EventSettings()
 
     public static let defaultPath = "/etc/drum-monitor/drum-monitor.yaml"
     /// Where the daemon's sockets live: the default one, and NAME.sock for `query --instance NAME`.
@@ -44,12 +46,13 @@ public struct DaemonConfig: Equatable, Sendable {
 
     var intervalNanos: UInt64 { UInt64((intervalSeconds * 1e9).rounded()) }
     var capacity: Int { max(1, Int((retentionSeconds / intervalSeconds).rounded(.down))) }
-    /// The memory the history takes: the history's own count for this capacity.
-    var historyBytes: Int { History.bytesNeeded(capacity: capacity) }
+    /// The memory the history takes: the history's own count for this capacity, and the event
+    /// ring's once full.
+    var historyBytes: Int { History.bytesNeeded(capacity: capacity) + EventRing.bytes(capacity: eventRingSize) }
 
     /// The history in words, for the log and for messages about its size.
     var historyDescription: String {
-        "\(capacity) samples (retention \(DurationText.format(seconds: retentionSeconds)) at interval \(DurationText.format(seconds: intervalSeconds))), \(ByteText.format(Double(historyBytes)))"
+        "\(capacity) samples (retention \(DurationText.format(seconds: retentionSeconds)) at interval \(DurationText.format(seconds: intervalSeconds))) and up to \(eventRingSize) events, \(ByteText.format(Double(historyBytes)))"
     }
 
     /// Where the history is kept across restarts: the `history_file` key, by default next to the
@@ -110,7 +113,7 @@ public struct DaemonConfig: Equatable, Sendable {
             guard let m = mode_t(v, radix: 8), m <= 0o777 else { throw ValueError(message: "must be an octal mode like 0660, got '\(v)'") }
             c.socketMode = m
         }, show: { "0" + String($0.socketMode, radix: 8) }),
-        Key(name: "socket_group", help: "group owning the socket file (empty: the daemon's)", apply: { c, v throws(ValueError) in
+        Key(name: "socket_group", help: "group owning the socket file (empty: drum-monitor if that group exists, else the daemon's)", apply: { c, v throws(ValueError) in
             guard v.isEmpty || GroupLookup.exists(v) else {
                 throw ValueError(message: "no group '\(v)' on this host (see getent group); the socket could not be given to it")
             }
@@ -174,6 +177,39 @@ public struct DaemonConfig: Equatable, Sendable {
         Key(name: "max_head_bytes", help: "answer 431 to request heads larger than this", apply: { c, v throws(ValueError) in
             c.maxHeadBytes = try integer(v, 256...1_048_576)
         }, show: { String($0.maxHeadBytes) }),
+    ] + eventKeys
+
+    /// Event detection (issue 14): the ring's size and the thresholds.
+    static let eventKeys: [Key] = [
+        Key(name: "event_ring_size", help: "events kept (oldest dropped first); allocated at start", apply: { c, v throws(ValueError) in
+            c.eventRingSize = try integer(v, 1...EventRing.maximumCapacity)
+        }, show: { String($0.eventRingSize) }),
+        Key(name: "memory_high_fraction", help: "memory_high when memory stays at or above this fraction of the limit", apply: { c, v throws(ValueError) in
+            c.events.memoryHighFraction = try fraction(v)
+        }, show: { wholeOrDecimal($0.events.memoryHighFraction) }),
+        Key(name: "memory_high_samples", help: "… for this many samples in a row", apply: { c, v throws(ValueError) in
+            c.events.memoryHighSamples = try integer(v, 1...1_000_000)
+        }, show: { String($0.events.memoryHighSamples) }),
+        Key(name: "memory_high_clear_fraction", help: "memory_high_cleared below this fraction (empty: 0.05 under memory_high_fraction)", apply: { c, v throws(ValueError) in
+            c.events.memoryHighClearFraction = v.isEmpty ? nil : try fraction(v)
+        }, show: { $0.events.memoryHighClearFraction.map(wholeOrDecimal) ?? "" }),
+        Key(name: "memory_high_metric", help: "what memory_high compares with the limit: working_set or current", apply: { c, v throws(ValueError) in
+            guard let m = EventSettings.HighMetric(rawValue: v) else { throw ValueError(message: "must be working_set or current, got '\(v)'") }
+            c.events.memoryHighMetric = m
+        }, show: { $0.events.memoryHighMetric.rawValue }),
+        Key(name: "growth_window", help: "memory_growth fits the working set's trend over this window", apply: { c, v throws(ValueError) in
+            c.events.growthWindowNanos = UInt64((try duration(v, atLeast: 0.1) * 1e9).rounded())
+        }, show: { DurationText.format(seconds: Double($0.events.growthWindowNanos) / 1e9) }),
+        Key(name: "growth_horizon", help: "memory_growth when the limit would be reached within this", apply: { c, v throws(ValueError) in
+            c.events.growthHorizonNanos = UInt64((try duration(v, atLeast: 0.001) * 1e9).rounded())
+        }, show: { DurationText.format(seconds: Double($0.events.growthHorizonNanos) / 1e9) }),
+        Key(name: "stall_after_intervals", help: "sampler_stall when two samples are further apart than this many intervals", apply: { c, v throws(ValueError) in
+            guard let n = DecimalText.value(v), n >= 1.5, n <= 1_000_000 else { throw ValueError(message: "must be a number from 1.5 to 1000000, got '\(v)'") }
+            c.events.stallAfterIntervals = n
+        }, show: { wholeOrDecimal($0.events.stallAfterIntervals) }),
+        Key(name: "limit_hit_quiet", help: "a new limit_hit only after the limit was not hit for this long", apply: { c, v throws(ValueError) in
+            c.events.limitHitQuietNanos = UInt64((try duration(v, atLeast: 0) * 1e9).rounded())
+        }, show: { DurationText.format(seconds: Double($0.events.limitHitQuietNanos) / 1e9) }),
     ]
 
     static func key(named name: String) -> Key? { keys.first { $0.name == name } }
@@ -199,6 +235,13 @@ public struct DaemonConfig: Equatable, Sendable {
         return s
     }
 
+    private static func fraction(_ v: String) throws(ValueError) -> Double {
+        guard let f = DecimalText.value(v), f > 0, f <= 1 else { throw ValueError(message: "must be a fraction above 0 and at most 1 (e.g. 0.9), got '\(v)'") }
+        return f
+    }
+
+    private static func wholeOrDecimal(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String(v) }
+
     private static func integer(_ v: String, _ range: ClosedRange<Int>) throws(ValueError) -> Int {
         guard let n = DecimalText.wholeNumber(v).flatMap({ Int(exactly: $0) }), range.contains(n) else {
             throw ValueError(message: "must be a whole number in \(range.lowerBound)...\(range.upperBound), got '\(v)'")
@@ -211,6 +254,10 @@ public struct DaemonConfig: Equatable, Sendable {
         var problems: [String] = []
         if pid != nil && pidfile != nil { problems.append("set only one of 'pid' and 'pidfile'") }
         if retentionSeconds < intervalSeconds { problems.append("'retention' must be at least 'interval'") }
+        problems += events.problems
+        if Double(events.growthWindowNanos) < 10 * intervalSeconds * 1e9 {
+            problems.append("'growth_window' must be at least 10 intervals: the trend is fitted over 10 spans of at least one sample")
+        }
         if Double(capacity) > Double(Self.maximumCapacity) {
             problems.append("'retention' / 'interval' = \(capacity) samples; at most \(Self.maximumCapacity) may be held")
         }
@@ -222,17 +269,10 @@ public struct DaemonConfig: Equatable, Sendable {
         return problems
     }
 
-    /// Settings that work but are probably not meant (check-config prints them; serve logs them).
+    /// The group that may query the daemon, created by the package and `make install`
     public var warnings: [String] {
         var warnings: [String] = []
         if socketMode & 0o002 != 0 {
-            warnings.append("socket_mode \(Self.key(named: "socket_mode")!.show(self)) lets every local user query the daemon and take its connections; "
-                            + "0660 with socket_group limits it to a group")
-        }
-        return warnings
-    }
-
-    var serverListen: ServerConfiguration.Listen { .path(socket, mode: socketMode, group: socketGroup) }
 
     func server(listen: ServerConfiguration.Listen) -> ServerConfiguration {
         ServerConfiguration(listen: listen, maxConnections: maxConnections, idleTimeoutSeconds: idleTimeoutSeconds,

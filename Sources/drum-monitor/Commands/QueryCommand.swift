@@ -2,25 +2,31 @@ import ArgumentParser
 import DaemonCore
 import SampleModel
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `drum-monitor query …`: asks the running daemon.
 struct QueryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "query",
-        abstract: "Ask the running daemon: snapshot | window DURATION | window --from T --to T | samples | stats | health.",
+        abstract: "Ask the running daemon: snapshot | window DURATION | window --from T --to T | samples | stats | health | events.",
         discussion: """
         The daemon is found at --socket PATH, else --instance NAME (\(DaemonConfig.runDirectory)/NAME.sock, as served by drum-monitor@NAME), else $DRUM_MONITOR_SOCKET, else \(DaemonConfig().socket).
 
         \(ExitStatus.helpSection)
         """)
 
-    @Argument(help: "snapshot, window, samples, stats or health.") var what: QueryKind
+    @Argument(help: "snapshot, window, samples, stats, health or events.") var what: QueryKind
     @Argument(help: "For window: a duration (e.g. 60s, 5m, 1h) or a number of samples with --samples.") var duration: String?
     @Flag(name: .customLong("samples"), help: "For window: DURATION is a number of samples.") var bySamples = false
     @Option(name: .long, help: "For window: from this wall-clock time (RFC 3339, e.g. 2026-05-01T14:00:00Z, or Unix seconds), with --to.") var from: String?
     @Option(name: .long, help: "For window: up to this wall-clock time, with --from.") var to: String?
     @Option(name: .long, help: "For window: the DURATION up to this wall-clock time (instead of up to the newest sample).") var end: String?
-    @Option(name: .long, help: "For samples: only samples after this sequence.") var since: UInt64?
-    @Option(name: .long, help: "For samples: at most this many.") var limit: Int?
+    @Option(name: .long, help: "For samples and events: only those after this sequence.") var since: UInt64?
+    @Option(name: .long, help: "For samples and events: at most this many per answer.") var limit: Int?
+    @Option(name: .long, help: "For events: only these kinds, comma-separated (e.g. oom_kill,worker_replaced).") var kind: String?
+    @Flag(name: .long, help: "For events: keep asking every second and print new events as they come (Ctrl-C stops).") var follow = false
     @Option(name: .long, help: "Unix socket of the daemon.") var socket: String?
     @Option(name: .long, help: "The daemon of drum-monitor@NAME: its socket is \(DaemonConfig.runDirectory)/NAME.sock.") var instance: String?
     @Flag(name: .long, help: "Print the daemon's JSON as is.") var json = false
@@ -41,8 +47,9 @@ struct QueryCommand: ParsableCommand {
                 throw ValidationError("\(name): '\(value)' is not a time in RFC 3339 (2026-05-01T14:00:00Z, 2026-05-01T16:00:00+02:00) or Unix seconds (1777644000.5)")
             }
         }
-        if what != .samples, since != nil { throw ValidationError("--since applies only to samples") }
-        if what != .samples, limit != nil { throw ValidationError("--limit applies only to samples") }
+        if what != .samples, what != .events, since != nil { throw ValidationError("--since applies only to samples and events") }
+        if what != .samples, what != .events, limit != nil { throw ValidationError("--limit applies only to samples and events") }
+        if what != .events, follow || kind != nil { throw ValidationError("--follow and --kind apply only to events") }
         if socket != nil, instance != nil { throw ValidationError("give --socket or --instance, not both") }
         if let instance { do { _ = try Instance.socketPath(instance) } catch { throw ValidationError("\(error)") } }
         if let socket, socket.utf8.count > 107 { throw ValidationError("--socket: a Unix socket path has at most 107 bytes") }
@@ -62,6 +69,8 @@ struct QueryCommand: ParsableCommand {
             if let since { query.append("since=\(since)") }
             if let limit { query.append("limit=\(limit)") }
             return "/v1/samples" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+        case .events:
+            return EventsQuery(since: since, limit: limit, kinds: kind).target()
         }
     }
 
@@ -88,6 +97,20 @@ struct QueryCommand: ParsableCommand {
     }
 
     func run() throws {
+        if what == .events {
+            let client = UnixHTTPClient(socketPath: try socketPath())
+            do {
+                try EventsQuery(since: since, limit: limit, kinds: kind).run(
+                    follow: follow, json: json, everySeconds: 1, get: { target throws(UnixHTTPClient.Failure) in try client.get(target) },
+                    // Flushed: when stdout is a pipe, print would hold --follow's lines in its buffer.
+                    output: { print($0); fflush(nil) })
+            } catch {
+                // Typed: an EventsQuery.Failure.
+                writeStderr("\(error)\n")
+                throw ExitCode(error.status.rawValue)
+            }
+            return
+        }
         let answer: (status: Int, body: [UInt8])
         do { answer = try UnixHTTPClient(socketPath: try socketPath()).get(target()) } catch let failure as UnixHTTPClient.Failure {
             writeStderr("\(failure)\n")

@@ -36,6 +36,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("idle-timeout"), help: ArgumentHelp(DaemonConfig.optionHelp("idle_timeout"))) var idleTimeout: String?
     @Option(name: .customLong("head-timeout"), help: ArgumentHelp(DaemonConfig.optionHelp("head_timeout"))) var headTimeout: String?
     @Option(name: .customLong("max-head-bytes"), help: ArgumentHelp(DaemonConfig.optionHelp("max_head_bytes"))) var maxHeadBytes: String?
+    @Option(name: .customLong("event-ring-size"), help: ArgumentHelp(DaemonConfig.optionHelp("event_ring_size"))) var eventRingSize: String?
+    @Option(name: .customLong("memory-high-fraction"), help: ArgumentHelp(DaemonConfig.optionHelp("memory_high_fraction"))) var memoryHighFraction: String?
+    @Option(name: .customLong("memory-high-samples"), help: ArgumentHelp(DaemonConfig.optionHelp("memory_high_samples"))) var memoryHighSamples: String?
+    @Option(name: .customLong("memory-high-clear-fraction"), help: ArgumentHelp(DaemonConfig.optionHelp("memory_high_clear_fraction"))) var memoryHighClearFraction: String?
+    @Option(name: .customLong("memory-high-metric"), help: ArgumentHelp(DaemonConfig.optionHelp("memory_high_metric"))) var memoryHighMetric: String?
+    @Option(name: .customLong("growth-window"), help: ArgumentHelp(DaemonConfig.optionHelp("growth_window"))) var growthWindow: String?
+    @Option(name: .customLong("growth-horizon"), help: ArgumentHelp(DaemonConfig.optionHelp("growth_horizon"))) var growthHorizon: String?
+    @Option(name: .customLong("stall-after-intervals"), help: ArgumentHelp(DaemonConfig.optionHelp("stall_after_intervals"))) var stallAfterIntervals: String?
+    @Option(name: .customLong("limit-hit-quiet"), help: ArgumentHelp(DaemonConfig.optionHelp("limit_hit_quiet"))) var limitHitQuiet: String?
 
     var flags: [String: String] {
         var f: [String: String] = [:]
@@ -46,6 +55,10 @@ struct ServeCommand: AsyncParsableCommand {
             ("read_environment", readEnvironment), ("log_level", logLevel), ("log_format", logFormat),
             ("max_connections", maxConnections), ("idle_timeout", idleTimeout), ("head_timeout", headTimeout),
             ("max_head_bytes", maxHeadBytes),
+            ("event_ring_size", eventRingSize), ("memory_high_fraction", memoryHighFraction),
+            ("memory_high_samples", memoryHighSamples), ("memory_high_clear_fraction", memoryHighClearFraction),
+            ("memory_high_metric", memoryHighMetric), ("growth_window", growthWindow), ("growth_horizon", growthHorizon),
+            ("stall_after_intervals", stallAfterIntervals), ("limit_hit_quiet", limitHitQuiet),
         ]
         for (k, v) in pairs { if let v { f[k] = v } }
         // --pid and --pidfile replace whatever the file says about the other.

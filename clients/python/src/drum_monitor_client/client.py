@@ -9,7 +9,7 @@ import os
 import pwd
 import socket
 import threading
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 from urllib.parse import quote
 
 from . import http11
@@ -110,6 +110,19 @@ class Client:
         target = "/v1/samples?since={:d}".format(since)
         if limit is not None:
             target += "&limit={:d}".format(limit)
+        return self.get_json(target)
+
+    def events(self, since: int = 0, limit: Optional[int] = None,
+               kinds: Optional[Sequence[str]] = None) -> JSONObject:
+        """``GET /v1/events``: what happened after event ``since`` (OOM kills with their victims,
+        worker replacements, limit crossings, stalls, memory growth), oldest first, only of
+        ``kinds`` if given (e.g. ``["oom_kill"]``). To follow, pass the answer's ``next_since``
+        as ``since``; ``truncated`` says events after ``since`` were already dropped."""
+        target = "/v1/events?since={:d}".format(since)
+        if limit is not None:
+            target += "&limit={:d}".format(limit)
+        if kinds:
+            target += "&kind=" + quote(",".join(kinds), safe=",")
         return self.get_json(target)
 
     def stats(self) -> JSONObject:

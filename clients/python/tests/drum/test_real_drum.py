@@ -258,6 +258,11 @@ def test_an_oom_killed_worker_is_respawned_and_counted(scene):
     _, document = scene.stats()
     listed = {p["pid"] for p in document["drum_info"]}
     assert replacement <= listed and not (died & listed)
+    # Client.events(): the daemon's oom_kill names the worker that died.
+    page = poll(lambda: (lambda p: p if p["events"] else None)(scene.daemon.client.events(kinds=["oom_kill"])),
+                timeout=30, what="an oom_kill event")
+    victims = {p["pid"] for e in page["events"] for p in e["processes"]}
+    assert died <= victims, (died, page)
 
 
 @SYNC

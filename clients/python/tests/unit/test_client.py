@@ -49,6 +49,19 @@ def test_every_endpoint_sends_its_request(fake):
         client.window(seconds=1, from_ns=1, to_ns=2)
 
 
+def test_events_sends_since_limit_and_kinds(fake):
+    client = Client(fake.path)
+    page = {"truncated": False, "next_since": 9, "newest_sequence": 9, "events": [{"sequence": 9, "kind": "oom_kill"}]}
+    fake.routes["/v1/events"] = lambda target: (200, page)
+    assert client.events() == page
+    assert client.events(since=4, limit=10, kinds=["oom_kill", "worker_replaced"])["next_since"] == 9
+    assert fake.requests == ["/v1/events?since=0", "/v1/events?since=4&limit=10&kind=oom_kill,worker_replaced"]
+    fake.routes["/v1/events"] = lambda target: (400, {"error": "parameter 'kind' must be event kinds"})
+    with pytest.raises(DaemonError) as raised:
+        client.events(kinds=["oom"])
+    assert raised.value.status == 400 and "'kind'" in raised.value.message
+
+
 def test_an_idle_connection_closed_by_the_daemon_is_retried_once(fake):
     client = Client(fake.path)
     client.stats()

@@ -1,0 +1,53 @@
+import SampleModel
+import Synchronization
+
+/// The shared event ring behind a mutex, with a count per kind since the daemon started (for
+/// /metrics: counters that a full ring does not lower). The sampler's queue appends; the query
+/// server reads. Each holds the lock for a bounded copy, never for I/O.
+public final class EventLog: Sendable {
+    private struct State: ~Copyable {
+        var ring: EventRing
+        var counts: [UInt64]
+    }
+
+    private let state: Mutex<State>
+
+    public init(capacity: Int, firstSequence: UInt64 = 1) {
+        state = Mutex(State(ring: EventRing(capacity: capacity, firstSequence: firstSequence),
+                            counts: [UInt64](repeating: 0, count: Int(EventKind.allCases.map(\.rawValue).max()!) + 1)))
+    }
+
+    public var capacity: Int { state.withLock { $0.ring.capacity } }
+
+    /// Logs the event; returns it with its sequence.
+    @discardableResult
+    public func append(_ record: EventRecord) -> EventRecord {
+        state.withLock { s in
+            s.counts[Int(record.kind.rawValue)] &+= 1
+            return s.ring.append(record)
+        }
+    }
+
+    public func events(after since: UInt64, limit: Int, kinds: Set<EventKind>? = nil) -> EventPage {
+        state.withLock { $0.ring.events(after: since, limit: limit, kinds: kinds) }
+    }
+
+    /// The newest event's sequence (0 before any).
+    public var newestSequence: UInt64 { state.withLock { $0.ring.newestSequence } }
+
+    public var newest: EventRecord? { state.withLock { $0.ring.newest } }
+
+    public func newest(of kind: EventKind) -> EventRecord? { state.withLock { $0.ring.newest(of: kind) } }
+
+    /// Events of each kind logged since the daemon started.
+    public func count(of kind: EventKind) -> UInt64 { state.withLock { $0.counts[Int(kind.rawValue)] } }
+
+    /// A new capacity (configuration reload): the newest events that fit are kept (a copy of at
+    /// most the old ring's bytes, under the lock: events are rare and reloads rarer).
+    public func resize(to capacity: Int) {
+        state.withLock { s in
+            guard capacity != s.ring.capacity else { return }
+            s.ring = s.ring.resized(to: capacity)
+        }
+    }
+}
