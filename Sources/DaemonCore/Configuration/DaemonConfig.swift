@@ -269,10 +269,23 @@ public struct DaemonConfig: Equatable, Sendable {
         return problems
     }
 
-    /// The group that may query the daemon, created by the package and `make install`
+    /// Settings that work but are probably not meant (check-config prints them; serve logs them).
     public var warnings: [String] {
         var warnings: [String] = []
         if socketMode & 0o002 != 0 {
+            warnings.append("socket_mode \(Self.key(named: "socket_mode")!.show(self)) lets every local user query the daemon and take its connections; "
+                            + "0660 with socket_group limits it to a group")
+        }
+        return warnings
+    }
+
+    /// The group that may query the daemon, created by the package and `make install`
+    /// (systemd/drum-monitor.sysusers); the socket's group when `socket_group` is empty and it exists.
+    static let readerGroup = "drum-monitor"
+
+    var serverListen: ServerConfiguration.Listen {
+        .path(socket, mode: socketMode, group: socketGroup ?? (getgrnam(Self.readerGroup) != nil ? Self.readerGroup : nil))
+    }
 
     func server(listen: ServerConfiguration.Listen) -> ServerConfiguration {
         ServerConfiguration(listen: listen, maxConnections: maxConnections, idleTimeoutSeconds: idleTimeoutSeconds,
