@@ -31,6 +31,10 @@ FILES = [
 ENVIRONMENT = [
     ("DRUM_MONITOR_CONFIG", "The configuration file of serve when --config is not given."),
     ("DRUM_MONITOR_<KEY>", "Overrides the configuration key KEY (e.g. DRUM_MONITOR_INTERVAL=500ms)."),
+    ("DRUM_MONITOR_SOCKET", "The socket query and top ask when neither --socket nor --instance is given "
+     "(and, for serve, the socket key)."),
+    ("NO_COLOR", "top draws without colour when it is set and not empty (https://no-color.org), as when its output is not a terminal."),
+    ("LC_ALL, LC_CTYPE, LANG", "top draws bars and sparklines with block characters in a UTF-8 locale, with ASCII otherwise."),
     ("NOTIFY_SOCKET, LISTEN_FDS, WATCHDOG_USEC",
      "Set by systemd: readiness and status notifications, socket activation and the watchdog. "
      "Without them (e.g. in a container) drum-monitor runs the same, without notifications."),

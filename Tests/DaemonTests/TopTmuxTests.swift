@@ -97,7 +97,8 @@ struct TopTmuxTests {
     }
 
     /// What is on screen: the root and worker pids and the snapshot's memory; `w` changes the
-    /// window; a killed worker goes and its replacement comes; 60x20 stays readable; the daemon
+    /// window; a killed worker goes and its replacement comes (and the event says so); 60x20
+    /// stays readable; the daemon
     /// stopped and started again is reconnected; `q` exits 0 and the terminal is as it was.
     @Test(.enabled(if: Conditions.check(TopTmuxTests.tmux != nil, "tmux is not installed (apt-get install tmux)")))
     func liveViewInATerminal() throws {
@@ -139,10 +140,15 @@ struct TopTmuxTests {
         let parts = replaced.split(separator: " ")
         try #require(parts.count == 3 && parts[0] == "replaced" && Int32(parts[1]) == victim, "master said: \(replaced)")
         let replacement = String(parts[2])
-        _ = tmux.waitFor("the replacement marked new") { $0.contains("\n+ \(replacement) ") }
+        _ = tmux.waitFor("the replacement marked new") { Self.tableRows($0).contains { $0.hasPrefix("+ \(replacement) ") } }
+        // (The events panel names both, with a daemon that has events: the table is what counts.)
         _ = tmux.waitFor("the killed worker gone and its replacement listed") { s in
-            !s.contains(" \(victim) ") && s.contains("  \(replacement) ")
+            let rows = Self.tableRows(s)
+            return !rows.contains { $0.dropFirst(2).hasPrefix("\(victim) ") } && rows.contains { $0.hasPrefix("  \(replacement) ") }
         }
+
+        // The daemon's event for it, in the events panel.
+        _ = tmux.waitFor("the replacement in the events panel") { $0.contains("worker_replaced") && $0.contains("replaced by \(replacement)") }
 
         // 60x20: every row within 60 columns, the essentials still there.
         try tmux.run(["resize-window", "-t", tmux.session, "-x", "60", "-y", "20"])
@@ -193,6 +199,11 @@ struct TopTmuxTests {
         #expect(styled.contains("\u{1b}[7m") || styled.contains(";7m"), "no inverse header:\n\(styled)")
         #expect(!Self.hasColour(styled), "colour with NO_COLOR:\n\(styled)")
         try tmux.keys("q")
+    }
+
+    /// The rows of the process table (after its heading).
+    static func tableRows(_ screen: String) -> [Substring] {
+        Array(screen.split(separator: "\n").drop { !$0.hasPrefix("  PID ") }.dropFirst())
     }
 
     /// Both sparkline rows hold block characters.

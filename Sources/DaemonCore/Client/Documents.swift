@@ -21,6 +21,8 @@ struct SnapshotDocument: Decodable {
         var working_set_bytes: Double?
         var oom_kills: Double?
         var limit_hits: Double?
+        /// From daemons with events: when the working set would reach the limit at its trend.
+        var time_to_limit_seconds: Double?
         var host_total_bytes: Double?
         var host_available_bytes: Double?
     }

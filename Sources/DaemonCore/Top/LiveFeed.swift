@@ -216,11 +216,11 @@ struct LiveFeed {
         report.events = recent
     }
 
-    private func events(_ answer: (status: Int, body: [UInt8])) throws(UnixHTTPClient.Failure) -> TopEventsPage {
+    private func events(_ answer: (status: Int, body: [UInt8])) throws(UnixHTTPClient.Failure) -> EventsDocument {
         if case .fail(let status, let message) = QueryOutcome.of(.snapshot, status: answer.status, body: answer.body) {
             throw UnixHTTPClient.Failure(status: status, description: message)
         }
-        do { return try Documents.decode(TopEventsPage.self, answer.body) } catch {
+        do { return try Documents.decode(EventsDocument.self, answer.body) } catch {
             throw UnixHTTPClient.Failure(status: .failure, description: "drum-monitor: cannot read the daemon's events: \(error)")
         }
     }

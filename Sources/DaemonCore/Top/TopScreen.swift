@@ -1,3 +1,5 @@
+import SampleModel
+
 /// The frame of `top`: a pure function of the view, the frame's size and the time. Sections
 /// that do not fit are left out in a fixed order of importance, lines are cut (never wrapped),
 /// so any size from `minimum` up gives a readable frame.
@@ -318,7 +320,16 @@ private struct SectionText {
         }
         let peak = glyphs.separator + "lifetime peak \(TopText.bytes(m.peak_bytes))"
         let hits = m.limit_hits.map { glyphs.separator + "limit hits \(wholeText($0))" } ?? ""
-        return fitting([Line(text + peak + hits, .dim), Line(text + peak, .dim), Line(text, .dim)])
+        // A leak seen early (the daemon's memory_growth trend): first, in colour.
+        guard let t = m.time_to_limit_seconds, t.isFinite else {
+            return fitting([Line(text + peak + hits, .dim), Line(text + peak, .dim), Line(text, .dim)])
+        }
+        func line(_ rest: String) -> Line {
+            var l = Line("     limit reached in \(TopText.duration(t)) at this growth", .color(.yellow, bold: true))
+            l.add(glyphs.separator + String(text.dropFirst(11)) + rest, .dim)
+            return l
+        }
+        return fitting([line(peak + hits), line(peak), line("")])
     }
 
     func cpu() -> Line {

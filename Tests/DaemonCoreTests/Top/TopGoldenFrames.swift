@@ -3,7 +3,7 @@
 // kill's 256 MiB peak as the window's maximum at the bar's end, the interval peak at 28%).
 enum TopGoldenFrames {
     static let live100x30 = [
-        "drum-monitor · pid 6954 · gen 1 · up 1m15s · 4 processes                         sample #54 0.4s ago",
+        "drum-monitor · pid 6954 · gen 1 · up 1m15s · 4 processes                        sample #54 400ms ago",
         "cgroup /drum-monitor-test-rec-32578 (v1)                                                            ",
         "mem  [██████████████████╎░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░┃]  70.9 MiB of 256.0 MiB  28%",
         "     ┃ 1m max 256.0 MiB  ╎ interval peak 71.0 MiB  working set 70.9 MiB  OOM kills 1 (+1 in 1m)     ",
@@ -13,10 +13,10 @@ enum TopGoldenFrames {
         " 1m                                                          ▁▁▁▁▁▃██▇██▇██▁▁▁ max 0.48 cores       ",
         "                                                                                                    ",
         "events  newest first                                                                                ",
-        "    1.0s ago  worker_replaced     worker 7018 replaced by 7621; the old one lived 12.3s, last RSS 1…",
+        "   999ms ago  worker_replaced     worker 7018 replaced by 7621; the old one lived 12.3s, last RSS 1…",
         "    4.0s ago  worker_replaced     worker 7019 replaced by 7573; the old one lived 9.3s, last RSS 23…",
         "    4.2s ago  oom_kill            OOM kill (memory 232.0 MiB of 256.0 MiB just before): worker 7019…",
-        "     13s ago  target_found        watching DRUM root 6954 (pid): /root/.pyenv/versions/3.11.7/bin/p…",
+        "   13.3s ago  target_found        watching DRUM root 6954 (pid): /root/.pyenv/versions/3.11.7/bin/p…",
         "                                                                                                    ",
         "  PID     ROLE           RSS    CPU  COMMAND                                              sort: pid ",
         "  6954    master    13.2 MiB   0.00  /root/.pyenv/versions/3.11.7/bin/python3 tree.py /tmp/topwork/…",
@@ -36,7 +36,7 @@ enum TopGoldenFrames {
     ]
 
     static let live60x20 = [
-        "drum-monitor · pid 6954 · gen 1 · up 1m15s      #54 0.4s ago",
+        "drum-monitor · pid 6954 · gen 1 · up 1m15s     #54 400ms ago",
         "cgroup /drum-monitor-test-rec-32578 (v1)                    ",
         "mem  [██████╎░░░░░░░░░░░░░░░░░┃]  70.9 MiB of 256.0 MiB  28%",
         "     ┃ 1m max 256.0 MiB  ╎ peak 71.0 MiB  OOM 1 (+1)        ",
@@ -46,7 +46,7 @@ enum TopGoldenFrames {
         " 1m                           ▁▁▂███▆▁ max 0.46 cores       ",
         "                                                            ",
         "events  newest first                                        ",
-        "    1.0s ago  worker_replaced     worker 7018 replaced by 7…",
+        "   999ms ago  worker_replaced     worker 7018 replaced by 7…",
         "  … 3 more events                                           ",
         "  PID     ROLE           RSS    CPU  COMMAND      sort: pid ",
         "  6954    master    13.2 MiB   0.00  /root/.pyenv/versions/…",
@@ -59,7 +59,7 @@ enum TopGoldenFrames {
     ]
 
     static let asciiOnce80 = [
-        "drum-monitor | pid 6954 | gen 1 | up 1m15s | 4 processes     sample #54 0.4s ago",
+        "drum-monitor | pid 6954 | gen 1 | up 1m15s | 4 processes    sample #54 400ms ago",
         "cgroup /drum-monitor-test-rec-32578 (v1)                                        ",
         "mem  [############!...............................|]  70.9 MiB of 256.0 MiB  28%",
         "     | 1m (partial) max 256.0 MiB  ! peak 71.0 MiB  ws 70.9 MiB  OOM 1 (+1)     ",
@@ -69,10 +69,10 @@ enum TopGoldenFrames {
         " 1m                                          ____~#+#+#-__ max 0.49 cores       ",
         "                                                                                ",
         "events  newest first                                                            ",
-        "    1.0s ago  worker_replaced     worker 7018 replaced by 7621; the old one liv~",
+        "   999ms ago  worker_replaced     worker 7018 replaced by 7621; the old one liv~",
         "    4.0s ago  worker_replaced     worker 7019 replaced by 7573; the old one liv~",
         "    4.2s ago  oom_kill            OOM kill (memory 232.0 MiB of 256.0 MiB just ~",
-        "     13s ago  target_found        watching DRUM root 6954 (pid): /root/.pyenv/v~",
+        "   13.3s ago  target_found        watching DRUM root 6954 (pid): /root/.pyenv/v~",
         "                                                                                ",
         "  PID     ROLE           RSS    CPU  COMMAND                          sort: pid ",
         "  6954    master    13.2 MiB   0.00  /root/.pyenv/versions/3.11.7/bin/python3 t~",

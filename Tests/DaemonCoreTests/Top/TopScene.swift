@@ -26,7 +26,7 @@ enum TopScene {
         v.series = series
         if events {
             var recent = RecentEvents()
-            recent.add(decode(TopEventsPage.self, TopFixtures.events).events)
+            recent.add(decode(EventsDocument.self, TopFixtures.events).events)
             v.events = recent
         }
         v.rootStartedUnixNs = snapshot2.time_unix_ns! - 75_000_000_000

@@ -63,7 +63,7 @@ import Testing
         view.connection = .down("drum-monitor is not running: nothing listens on /tmp/x.sock (Connection refused).\nSee `systemctl status drum-monitor`",
                                 sinceUnixNs: TopScene.now - 12_000_000_000)
         let frame = render(view, 100, 30)
-        #expect(frame.line(1).hasPrefix("reconnecting (down 12s): drum-monitor is not running: nothing listens on /tmp/x.sock"))
+        #expect(frame.line(1).hasPrefix("reconnecting (down 12.0s): drum-monitor is not running: nothing listens on /tmp/x.sock"))
         #expect(frame.style(row: 1, column: 0).color == .red)
         let later = TopScreen.render(view, width: 100, height: 30, nowUnixNs: TopScene.now + 5_000_000_000)
         #expect(later.line(0).hasSuffix("sample #54 5.4s ago (stale)"))
