@@ -141,6 +141,17 @@ import Testing
         }
     }
 
+    /// A leak the daemon saw early (`time_to_limit_seconds`): the limit line says when, first.
+    @Test func timeToLimit() {
+        var view = TopScene.view(width: 100)
+        view.snapshot?.memory.time_to_limit_seconds = 4500
+        let frame = render(view, 100, 30)
+        let row = frame.lines.firstIndex { $0.hasPrefix("     limit reached in 1h15m at this growth · from /drum-monitor-test-rec-32578") }
+        #expect(row != nil, "\(frame.lines.joined(separator: "\n"))")
+        if let row { #expect(frame.style(row: row, column: 5).color == .yellow) }
+        #expect(!render(TopScene.view(width: 100), 100, 30).lines.contains { $0.contains("limit reached in") })
+    }
+
     @Test func eventsPanelOnlyWithTheEndpoint() {
         let without = render(TopScene.view(width: 100, events: false), 100, 30).lines
         #expect(!without.contains { $0.hasPrefix("events") })
