@@ -126,7 +126,8 @@ def page(doc, version, date):
         f"{name} samples the memory of a DataRobot DRUM model server's cgroup (v1 or v2: current, peak, "
         "the peak within each interval, the effective limit) and the CPU of its whole process tree on a "
         "fixed timer, keeps the history in memory and serves it over a Unix socket as HTTP/JSON "
-        "(including DRUM's /stats/ answer and Prometheus metrics)."
+        "(including DRUM's /stats/ answer and Prometheus metrics); query asks it from scripts and "
+        "top shows it live in a terminal."
     )
     if root.get("discussion"):
         out += [".PP"] + para(root["discussion"])
