@@ -21,9 +21,9 @@ struct FeedReport: Sendable {
 
 /// The questions `top` asks the daemon each refresh, on one kept-alive connection, and what it
 /// keeps between refreshes: the sparkline buckets (filled once from range windows or samples,
-/// then from the samples that are new since), the latest events, and what the endpoints
-/// support. Everything here is read-only for the daemon: one snapshot, one window, the new
-/// samples, and the events only when the snapshot says there are new ones.
+/// then from the samples that are new since), the window's maximum, the latest events, and
+/// what the endpoints support. A refresh asks the snapshot and the new samples; the window once
+/// per sparkline column; the events only when the snapshot says there are new ones.
 struct LiveFeed {
     /// Asks the daemon; the session's `get`, or recorded answers in tests.
     typealias Get = (String) throws(UnixHTTPClient.Failure) -> (status: Int, body: [UInt8])
@@ -35,6 +35,8 @@ struct LiveFeed {
     /// nil: not known yet on this connection.
     private var rangesSupported: Bool?
     private var eventsSupported: Bool?
+    /// The window asked for last: its length, and the newest sample's time then (Unix ns).
+    private var windowAsked: (seconds: Double, at: Int64)?
     private var downSince: Int64?
     private var root: (pid: Int, generation: Int, started: Int64?)?
     private let rootStart: (Int, String) -> Int64?
@@ -71,6 +73,7 @@ struct LiveFeed {
         rangesSupported = nil
         eventsSupported = nil
         seriesSequence = nil
+        windowAsked = nil
     }
 
     private mutating func ask(_ request: FeedRequest, get: Get) throws(UnixHTTPClient.Failure) {
@@ -84,13 +87,34 @@ struct LiveFeed {
         updateRoot(snapshot)
 
         let geometry = SparkGeometry(windowSeconds: request.windowSeconds, room: request.sparkRoom, intervalSeconds: snapshot.interval_seconds)
+        var newest: (memory: Double?, oomKills: Double?) = (nil, nil)
         if report.series?.geometry != geometry || seriesSequence == nil {
             try backfill(geometry, snapshot, get)
+            windowAsked = nil
         } else {
-            try followSamples(get)
+            newest = try followSamples(get)
         }
-        report.window = try? document(WindowDocument.self, "/v1/window?seconds=\(TopText.window(request.windowSeconds))", get)
+        // The window's maximum (and OOM kills in it) falls only as old samples leave the window:
+        // asked once per sparkline column, raised by the new samples in between.
+        let now = snapshot.time_unix_ns ?? 0
+        if let asked = windowAsked, asked.seconds == request.windowSeconds, now >= asked.at, now - asked.at < geometry.bucketNanos,
+           var window = report.window {
+            Self.raise(&window, memory: newest.memory, oomKills: newest.oomKills)
+            report.window = window
+        } else {
+            report.window = try? document(WindowDocument.self, "/v1/window?seconds=\(TopText.window(request.windowSeconds))", get)
+            windowAsked = (request.windowSeconds, now)
+        }
         try followEvents(snapshot, get)
+    }
+
+    /// A window's statistics after samples with these maxima joined it.
+    static func raise(_ window: inout WindowDocument, memory: Double?, oomKills: Double?) {
+        for (name, value) in [("memory_interval_peak_bytes", memory), ("memory_current_bytes", memory), ("memory_oom_kills", oomKills)] {
+            guard let value, let held = window.fields[name] else { continue }
+            window.fields[name]?.max = Swift.max(held.max ?? value, value)
+            if held.min == nil { window.fields[name]?.min = value }
+        }
     }
 
     private func document<T: Decodable>(_ type: T.Type, _ target: String, _ get: Get) throws(UnixHTTPClient.Failure) -> T {
@@ -141,31 +165,40 @@ struct LiveFeed {
         seriesSequence = newestSequence
     }
 
-    /// Adds the samples taken since the last round.
-    private mutating func followSamples(_ get: Get) throws(UnixHTTPClient.Failure) {
-        guard var series = report.series, let since = seriesSequence else { return }
+    /// Adds the samples taken since the last round; their largest memory and OOM-kill count.
+    private mutating func followSamples(_ get: Get) throws(UnixHTTPClient.Failure) -> (memory: Double?, oomKills: Double?) {
+        guard var series = report.series, let since = seriesSequence else { return (nil, nil) }
         let limit = 10_000
         let page = try document(SamplesDocument.self, "/v1/samples?since=\(since)&limit=\(limit)", get)
         if page.samples.count >= limit || page.truncated {
             // Far behind (top was stopped): start over at the next round.
             seriesSequence = nil
-            return
+            return (nil, nil)
         }
-        Self.fold(page, into: &series)
+        let maxima = Self.fold(page, into: &series)
         report.series = series
         seriesSequence = max(since, page.next_since)
+        return maxima
     }
 
-    static func fold(_ page: SamplesDocument, into series: inout Series) {
+    /// Adds a page of samples to the buckets; the largest memory (interval peak or current) and
+    /// OOM-kill count among them.
+    @discardableResult
+    static func fold(_ page: SamplesDocument, into series: inout Series) -> (memory: Double?, oomKills: Double?) {
         func column(_ name: String) -> Int? { page.fields.firstIndex(of: name) }
-        guard let time = column("time_unix_ns") else { return }
+        guard let time = column("time_unix_ns") else { return (nil, nil) }
         let current = column("memory_current_bytes"), peak = column("memory_interval_peak_bytes"), cpu = column("tree_cpu_cores")
+        let kills = column("memory_oom_kills")
+        var maxima: (memory: Double?, oomKills: Double?) = (nil, nil)
         for row in page.samples {
             func value(_ i: Int?) -> Double? { i.flatMap { $0 < row.count ? row[$0] : nil } }
             guard let t = value(time), t.isFinite, abs(t) < 9e18 else { continue }
             let memory = [value(current), value(peak)].compactMap { $0 }.max()
             series.add(sampleAt: Int64(t), memory: memory, cpu: value(cpu))
+            maxima.memory = [maxima.memory, memory].compactMap { $0 }.max()
+            maxima.oomKills = [maxima.oomKills, value(kills)].compactMap { $0 }.max()
         }
+        return maxima
     }
 
     static func bucket(_ w: WindowDocument) -> Bucket? {

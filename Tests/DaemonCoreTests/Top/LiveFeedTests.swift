@@ -67,11 +67,43 @@ final class RecordedDaemon {
         #expect(first.events?.newestFirst.map(\.sequence) == [4, 3, 2, 1])
         #expect(first.rootStartedUnixNs == 6954)
 
-        // The next round: the snapshot, the samples since, the window. No events: the snapshot
-        // names no newer one.
+        // The next round: the snapshot and the samples since. Not the window (a column's time
+        // has not passed), nor events (the snapshot names no newer one).
         let second = feed.refresh(request, now: TopScene.now) { t throws(UnixHTTPClient.Failure) in try daemon.get(t) }
-        #expect(daemon.round() == ["/v1/snapshot", "/v1/samples?since=68&limit=10000", "/v1/window?seconds=1m"])
+        #expect(daemon.round() == ["/v1/snapshot", "/v1/samples?since=68&limit=10000"])
         #expect(second.events?.newestFirst.count == 4)
+        #expect(second.window != nil)
+    }
+
+    /// The window's maximum falls only as samples leave it: asked again once a column's time
+    /// (60 s / 73 columns here) has passed since it was asked.
+    @Test func windowAskedOncePerColumn() {
+        let daemon = RecordedDaemon()
+        var feed = feed()
+        _ = feed.refresh(request, now: TopScene.now) { t throws(UnixHTTPClient.Failure) in try daemon.get(t) }
+        _ = daemon.round()
+        let at = TopScene.snapshot2.time_unix_ns!
+        daemon.snapshot = daemon.snapshot.replacing("\"time_unix_ns\":\(at)", with: "\"time_unix_ns\":\(at + 800_000_000)")
+        _ = feed.refresh(request, now: TopScene.now) { t throws(UnixHTTPClient.Failure) in try daemon.get(t) }
+        #expect(!daemon.round().contains("/v1/window?seconds=1m"))
+        daemon.snapshot = daemon.snapshot.replacing("\"time_unix_ns\":\(at + 800_000_000)", with: "\"time_unix_ns\":\(at + 830_000_000)")
+        _ = feed.refresh(request, now: TopScene.now) { t throws(UnixHTTPClient.Failure) in try daemon.get(t) }
+        #expect(daemon.round().contains("/v1/window?seconds=1m"))
+    }
+
+    /// Between two askings, new samples raise the window's maximum and OOM kills.
+    @Test func newSamplesRaiseTheWindow() {
+        var w = TopScene.decode(WindowDocument.self, TopFixtures.window1m)
+        LiveFeed.raise(&w, memory: Double(300 << 20), oomKills: 2)
+        #expect(w.fields["memory_interval_peak_bytes"]?.max == Double(300 << 20))
+        #expect(w.fields["memory_oom_kills"]?.max == 2)
+        #expect(w.fields["memory_oom_kills"]?.min == 0)
+        LiveFeed.raise(&w, memory: 1, oomKills: nil)
+        #expect(w.fields["memory_interval_peak_bytes"]?.max == Double(300 << 20))
+        var series = Series(SparkGeometry(windowSeconds: 60, room: 73, intervalSeconds: 0.25))
+        let maxima = LiveFeed.fold(TopScene.decode(SamplesDocument.self, TopFixtures.samples), into: &series)
+        #expect(maxima.memory == 268_435_456)
+        #expect(maxima.oomKills == 1)
     }
 
     /// The range's `from` and `to` as Unix seconds with nine decimals, the bucket's own.
