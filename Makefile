@@ -25,14 +25,14 @@ DEBUG_BIN   := .build/debug/drum-monitor
 DRUM_VENV   ?= /var/cache/drum-monitor/drum-venv
 # make run serves here; /run needs root, so others get a socket under /tmp.
 RUN_SOCKET  ?= $(if $(filter 0,$(shell id -u)),/run/drum-monitor/drum-monitor.sock,/tmp/drum-monitor-$(USER)/drum-monitor.sock)
-UNITS       := drum-monitor.service drum-monitor.socket drum-monitor@.service drum-monitor@.socket
+UNITS       := drum-monitor.service drum-monitor.socket drum-monitor-metrics.socket drum-monitor@.service drum-monitor@.socket
 
 APT_PACKAGES := libsystemd-dev libyaml-dev pkg-config systemd util-linux procps python3 curl tmux
 # For make deb and its checks (Tests/Package).
 DEB_PACKAGES := debhelper lintian fakeroot binutils man-db
 
-.PHONY: all deps deps-deb build build-static generated run test test-unit test-drum test-schema test-python test-package system-test bench \
-        install install-files uninstall deb dist clean
+.PHONY: all deps deps-deb deps-prometheus build build-static generated run test test-unit test-drum test-schema test-python \
+        test-package test-prometheus system-test bench install install-files uninstall deb dist clean
 
 all: build
 
@@ -42,6 +42,22 @@ deps:
 
 deps-deb:
 	@packaging/apt-ensure.sh $(DEB_PACKAGES)
+
+# prometheus and promtool (Debian's prometheus package, without its recommends) and node_exporter
+# (prometheus-node-exporter, for the textfile) for the metrics tier and promtool's checks. Debian
+# enables and starts their services when it installs them; installed here only for the tests,
+# those services are disabled again.
+PROMETHEUS_PACKAGES := prometheus prometheus-node-exporter
+deps-prometheus:
+	@missing=""; for p in $(PROMETHEUS_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing (for the tests):$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $$missing; \
+	    if [ -d /run/systemd/system ]; then for p in $$missing; do \
+	      systemctl disable --now $$p.service 2>/dev/null && echo "disabled $$p.service (installed for the tests only)"; done; fi; \
+	  else echo "missing Debian packages:$$missing (run as root or: sudo apt-get install --no-install-recommends$$missing)" >&2; exit 1; fi; \
+	fi
 
 build: deps
 	$(SWIFT) build
@@ -56,7 +72,7 @@ run: build
 
 # Every tier this machine can run: unit and real-kernel tests (root: real v1 cgroups), the
 # daemon's systemd behaviour, the static binary, real DRUM from PyPI, and the API description.
-test: deps build-static test-schema test-package
+test: deps deps-prometheus build-static test-schema test-package test-prometheus
 	venv="$$(Tests/Drum/venv.sh)" || { echo "cannot set up the DRUM venv (Tests/Drum/venv.sh)" >&2; exit 1; }; \
 	DRUM_VENV="$$venv" DRUM_MONITOR_STATIC_BIN=$(CURDIR)/$(STATIC_BIN) $(SWIFT) test --no-parallel
 	$(MAKE) --no-print-directory test-python
@@ -69,6 +85,11 @@ test-python: build
 test-schema: build-static
 	venv="$$(Tests/Schema/venv.sh)" || { echo "cannot set up the schema venv (Tests/Schema/venv.sh)" >&2; exit 1; }; \
 	DRUM_MONITOR_BIN=$(CURDIR)/$(STATIC_BIN) "$$venv/bin/python" Tests/Schema/check_api.py
+
+# A real Prometheus scraping the daemon's TCP listener, the dashboard's expressions and the alert
+# rules (Tests/Prometheus; ~40 s, root).
+test-prometheus: deps-prometheus build-static
+	DRUM_MONITOR_BIN=$(CURDIR)/$(STATIC_BIN) python3 Tests/Prometheus/test_prometheus.py
 
 # The Debian package and the release tarball from the existing release build, checked: lintian,
 # contents, the glibc 2.35 floor, versions, units (Tests/Package).
@@ -127,10 +148,12 @@ install-files: generated
 	install -D -m 0644 $(GEN_DIR)/drum-monitor.fish $(DESTDIR)$(FISHCOMPDIR)/drum-monitor.fish
 	install -d $(DESTDIR)$(DOCDIR)
 	install -m 0644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/
+	install -D -m 0644 contrib/prometheus/alerts.yml $(DESTDIR)$(DOCDIR)/prometheus/alerts.yml
+	install -D -m 0644 contrib/grafana/drum-monitor.json $(DESTDIR)$(DOCDIR)/grafana/drum-monitor.json
 
 uninstall:
 	-@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
-	  systemctl disable --now drum-monitor.socket drum-monitor.service; \
+	  systemctl disable --now drum-monitor-metrics.socket drum-monitor.socket drum-monitor.service; \
 	  for u in $$(cd /etc/systemd/system && ls -d */drum-monitor@?* 2>/dev/null | sed 's|.*/||' | sort -u); do \
 	    systemctl disable --now "$$u"; done; \
 	  systemctl stop 'drum-monitor@*'; fi

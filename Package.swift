@@ -37,7 +37,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
-        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
     ],
     targets: [
         // libsystemd (sd_notify, sd_listen_fds, sd_watchdog_enabled) through pkg-config.
@@ -78,7 +77,8 @@ let package = Package(
         // file when there is one, with constant-time windows over any range.
         .target(name: "History", dependencies: ["SampleModel", .product(name: "SystemPackage", package: "swift-system")],
                 swiftSettings: crossModule),
-        // HTTP/1.1 + JSON on a Unix socket (SwiftNIO), /stats/, /metrics.
+        // HTTP/1.1 + JSON on a Unix socket (SwiftNIO), /stats/, /metrics (its own text writer);
+        // the opt-in TCP listener for /metrics and /healthz.
         .target(
             name: "QueryServer",
             dependencies: [
@@ -87,7 +87,6 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -97,8 +96,9 @@ let package = Package(
         .target(
             name: "DaemonCore",
             dependencies: [
-                "SampleModel", "Sampler", "History", "QueryServer", "UnixSocket", "CSystemd", "CYAML",
+                "SampleModel", "KernelReaders", "Sampler", "History", "QueryServer", "UnixSocket", "CSystemd", "CYAML",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -33,7 +33,9 @@ dpkg-deb -x "$DEB" "$T/root"
 dpkg-deb -e "$DEB" "$T/control"
 for f in usr/bin/drum-monitor \
     lib/systemd/system/drum-monitor.service lib/systemd/system/drum-monitor.socket \
+    lib/systemd/system/drum-monitor-metrics.socket \
     lib/systemd/system/drum-monitor@.service lib/systemd/system/drum-monitor@.socket \
+    usr/share/doc/drum-monitor/prometheus/alerts.yml usr/share/doc/drum-monitor/grafana/drum-monitor.json \
     usr/lib/sysusers.d/drum-monitor.conf etc/drum-monitor/drum-monitor.yaml \
     usr/share/man/man8/drum-monitor.8.gz \
     usr/share/bash-completion/completions/drum-monitor usr/share/zsh/vendor-completions/_drum-monitor \
@@ -51,6 +53,11 @@ sysusers_line=$(grep -n 'systemd-sysusers' "$T/control/postinst" | head -n1 | cu
 start_line=$(grep -n 'deb-systemd-invoke' "$T/control/postinst" | head -n1 | cut -d: -f1)
 check deb.postinst-group-before-start "$( [ -n "$sysusers_line" ] && [ -n "$start_line" ] && [ "$sysusers_line" -lt "$start_line" ]; echo $?)" \
     "systemd-sysusers at line ${sysusers_line:-none}, first start at line ${start_line:-none}"
+# The metrics listener is opt-in: installed, never started, enabled again on upgrade only where
+# the administrator had enabled it (dh_installsystemd --no-enable); the query socket is enabled.
+check deb.metrics-socket-not-started "$(ok bash -c "! grep -q 'deb-systemd-invoke .*drum-monitor-metrics' '$T/control/postinst'")"
+check deb.metrics-socket-enabled-only-if-it-was "$(ok grep -q "if deb-systemd-helper debian-installed 'drum-monitor-metrics.socket'" "$T/control/postinst")"
+check deb.query-socket-enabled "$(ok grep -q "enable 'drum-monitor.socket'" "$T/control/postinst")"
 check deb.postrm-purge-runtime-dir "$(ok grep -q 'rm -rf /run/drum-monitor' "$T/control/postrm")"
 
 # ---- dependencies and the glibc floor (the binary in the package, and the release build)

@@ -567,6 +567,82 @@ def test_reload():
     )
 
 
+METRICS_SOCKET_UNIT = "drum-monitor-metrics.socket"
+METRICS_PORT = 10042
+TEXTFILE_DIR = "/var/lib/prometheus/node-exporter"
+TEXTFILE = TEXTFILE_DIR + "/drum-monitor.prom"
+CONFIG = "/etc/drum-monitor/drum-monitor.yaml"
+
+
+def metrics_get(path, timeout=20):
+    conn = http.client.HTTPConnection("127.0.0.1", METRICS_PORT, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, resp.getheader("Content-Type"), resp.read().decode()
+    finally:
+        conn.close()
+
+
+def exposition_value(text, name):
+    """The value of the first sample of `name` (any labels) in a text exposition, or None."""
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def test_metrics():
+    """Issue 17: the metrics socket unit passes its socket to the hardened service (which keeps
+    PrivateNetwork=yes and RestrictAddressFamilies=AF_UNIX), and the textfile for node_exporter."""
+    original = open(CONFIG).read()
+    os.makedirs(TEXTFILE_DIR, mode=0o755, exist_ok=True)  # as Debian's prometheus-node-exporter makes it
+    config = original.replace('textfile: ""', f"textfile: {TEXTFILE}").replace("textfile_interval: 15s", "textfile_interval: 2s")
+    config = config.replace("labels: {}", "labels: {fleet: vm}")
+    check("metrics.config-keys", config != original and f"textfile: {TEXTFILE}" in config, "textfile and labels set in the example config")
+    with open(CONFIG, "w") as f:
+        f.write(config)
+    try:
+        r = systemctl("start", METRICS_SOCKET_UNIT)
+        check("metrics.socket-start", r.returncode == 0 and prop(METRICS_SOCKET_UNIT, "ActiveState") == "active",
+              f"{r.stderr.strip()} {prop(METRICS_SOCKET_UNIT, 'Listen')}")
+        r = systemctl("restart", SVC)
+        check("metrics.service-restart", r.returncode == 0 and wait_for(answers, 60), r.stderr.strip())
+        found = wait_for(lambda: metrics_get("/metrics"), 60)
+        status, ctype, text = found if found else (None, None, "")
+        check("metrics.tcp-200", status == 200 and ctype == "text/plain; version=0.0.4; charset=utf-8", f"HTTP {status} {ctype}")
+        check("metrics.target-found", 'drum_monitor_target_found{fleet="vm"} 1' in text, text[:300])
+        check("metrics.only-metrics-and-healthz", metrics_get("/v1/snapshot")[0] == 404 and metrics_get("/healthz")[0] == 200)
+        pid = int(prop(SVC, "MainPID"))
+        own_net, host_net = os.readlink(f"/proc/{pid}/ns/net"), os.readlink("/proc/1/ns/net")
+        check("metrics.hardening-kept",
+              prop(SVC, "PrivateNetwork") == "yes" and "AF_UNIX" in prop(SVC, "RestrictAddressFamilies") and own_net != host_net,
+              f"PrivateNetwork={prop(SVC, 'PrivateNetwork')} RestrictAddressFamilies={prop(SVC, 'RestrictAddressFamilies')} "
+              f"netns {own_net} vs {host_net}")
+        log = run("journalctl", "-b", "-u", SVC, "--no-pager", "-n", "100").stdout
+        check("metrics.socket-by-name", "serving /metrics and /healthz on socket fd" in log, "journal: the passed metrics socket is used")
+        # Counters against the kernel's own, read after the scrape: never ahead of it.
+        usage = cg_keyed(FAKE, "cpu.stat", "usage_usec") / 1e6
+        cpu = exposition_value(text, "drum_monitor_cgroup_cpu_seconds_total")
+        check("metrics.cgroup-cpu-seconds", cpu is not None and 0 < cpu <= usage, f"{cpu} <= {usage}")
+        some_total = int(cg_read(FAKE, "memory.pressure").split("\n")[0].split("total=")[1]) / 1e6
+        waiting = exposition_value(text, "drum_monitor_pressure_memory_waiting_seconds_total")
+        check("metrics.psi-total-v2", waiting is not None and 0 <= waiting <= some_total, f"{waiting} <= {some_total}")
+        check("metrics.no-nan", not any(line.rsplit(" ", 1)[-1].lower() == "nan" for line in text.splitlines() if not line.startswith("#")))
+
+        present = wait_for(lambda: os.path.exists(TEXTFILE), 30)
+        mode = stat.S_IMODE(os.stat(TEXTFILE).st_mode) if present else None
+        check("textfile.written-0644-under-umask-0077", present and mode == 0o644, f"mode {oct(mode) if mode else None}")
+        first = open(TEXTFILE).read() if present else ""
+        check("textfile.no-process-series", "drum_monitor_memory_current_bytes" in first
+              and not any(line.startswith(("process_", "# HELP process_", "# TYPE process_")) for line in first.splitlines()))
+        stamp = exposition_value(first, "drum_monitor_last_sample_timestamp_seconds")
+        newer = wait_for(lambda: (exposition_value(open(TEXTFILE).read(), "drum_monitor_last_sample_timestamp_seconds") or 0) > (stamp or 0), 20)
+        check("textfile.rewritten", bool(newer) and not os.path.exists(os.path.join(TEXTFILE_DIR, ".drum-monitor.prom.tmp")))
+    finally:
+        with open(CONFIG, "w") as f:
+
+
 HISTORY = "/run/drum-monitor/drum-monitor.history"
 
 
@@ -690,6 +766,7 @@ def test_stop():
         f"ExecMainCode={code} (1=exited) ExecMainStatus={status} Result={result} in {took:.1f}s",
     )
     systemctl("stop", SOCKET_UNIT)
+    systemctl("stop", METRICS_SOCKET_UNIT)
 
 
 # ---------------------------------------------------------------- several DRUM servers: drum-monitor@NAME
@@ -990,6 +1067,7 @@ def main():
                 step("drum-restart", test_drum_restart)
                 step("slice-limit", test_slice_limit)
                 step("reload", test_reload)
+                step("metrics", test_metrics)
                 step("history-restart", test_history_restart)
                 step("history-reload", test_history_reload)
                 step("watchdog", test_watchdog)
