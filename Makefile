@@ -27,7 +27,7 @@ DRUM_VENV   ?= /var/cache/drum-monitor/drum-venv
 RUN_SOCKET  ?= $(if $(filter 0,$(shell id -u)),/run/drum-monitor/drum-monitor.sock,/tmp/drum-monitor-$(USER)/drum-monitor.sock)
 UNITS       := drum-monitor.service drum-monitor.socket drum-monitor-metrics.socket drum-monitor@.service drum-monitor@.socket
 
-APT_PACKAGES := libsystemd-dev libyaml-dev pkg-config systemd util-linux procps python3 curl
+APT_PACKAGES := libsystemd-dev libyaml-dev pkg-config systemd util-linux procps python3 curl tmux
 # For make deb and its checks (Tests/Package).
 DEB_PACKAGES := debhelper lintian fakeroot binutils man-db
 
