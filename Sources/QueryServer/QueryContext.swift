@@ -10,9 +10,10 @@ public struct QueryContext: Sendable {
 
     public var intervalNanos: UInt64 { history.intervalNanos }
 
-    public init(history: History, events: EventLog = EventLog(capacity: 1), cadence: @escaping @Sendable () -> Cadence) {
+    /// `events`: the history's own, unless a test gives another.
+    public init(history: History, events: EventLog? = nil, cadence: @escaping @Sendable () -> Cadence) {
         self.history = history
-        self.events = events
+        self.events = events ?? history.events
         self.cadence = cadence
         prometheus = PrometheusExporter()
     }
