@@ -157,18 +157,6 @@ import SampleModel
         }
     }
 
-    /// References that point outside the texts in use, with a valid checksum: refused.
-    @Test(arguments: [(146, 0xFF as UInt8), (147, 0x02), (62, 0x00), (63, 0x10)] as [(Int, UInt8)])
-    func textReferencesOutsideTheAreaAreRefused(_ offset: Int, _ value: UInt8) {
-        var slot = [UInt8](repeating: 0, count: EventRecordLayout.size)
-        slot.withUnsafeMutableBytes { EventRecordLayout.encode(Self.full(.targetLost), into: $0) }
-        slot[offset] = value
-        let sumAt = EventRecordLayout.size - 8
-        let sum = slot.withUnsafeBytes { Self.fnv($0, count: sumAt) }
-        withUnsafeBytes(of: sum.littleEndian) { for (i, b) in $0.enumerated() { slot[sumAt + i] = b } }
-        #expect(throws: EventRecordLayout.DecodeError.self) { try Self.decode(slot) }
-    }
-
     @Test func emptyTornForeignAndOtherVersionSlotsAreRefused() throws {
         let size = EventRecordLayout.size
         let zeros = [UInt8](repeating: 0, count: size)
@@ -194,8 +182,10 @@ import SampleModel
     }
 
     /// A slot with a valid checksum but fields no encoder writes (a hostile file can compute the
-    /// checksum): each is refused with what is wrong.
-    @Test(arguments: [(7, 17 as UInt8, "processes"), (6, 99, "kind"), (60, 9, "mode")] as [(Int, UInt8, String)])
+    /// checksum): each is refused with what is wrong — counts, codes, and text references that
+    /// point outside the texts in use (a length, the bytes in use).
+    @Test(arguments: [(7, 17 as UInt8, "processes"), (6, 99, "kind"), (60, 9, "mode"), (146, 0xFF, "points outside"),
+                      (147, 0x02, "text of"), (62, 0x00, "points outside"), (63, 0x10, "bytes of texts")] as [(Int, UInt8, String)])
     func checksummedButInvalidFieldsAreRefused(_ offset: Int, _ value: UInt8, _ named: String) {
         var slot = [UInt8](repeating: 0, count: EventRecordLayout.size)
         slot.withUnsafeMutableBytes { EventRecordLayout.encode(Self.full(.targetChanged), into: $0) }

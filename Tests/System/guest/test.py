@@ -489,17 +489,22 @@ def test_reload():
 HISTORY = "/run/drum-monitor/drum-monitor.history"
 
 
+def held(path, items, sequence, limit):
+    """Every item `path` holds, by sequence, followed with since= and next_since."""
+    held, since = {}, 0
+    while True:
+        status, body = get(f"{path}?since={since}&limit={limit}")
+        assert status == 200, f"{path}: HTTP {status}"
+        for item in body[items]:
+            held[sequence(item)] = item
+        if not body[items]:
+            return held
+        since = body["next_since"]
+
+
 def held_samples():
     """Every held sample as {sequence: row} ([sequence, time_unix_ns, generation, metrics...])."""
-    rows, since = {}, 0
-    while True:
-        status, body = get(f"/v1/samples?since={since}&limit=10000")
-        assert status == 200, f"/v1/samples: HTTP {status}"
-        for row in body["samples"]:
-            rows[row[0]] = row
-        if not body["samples"]:
-            return rows
-        since = body["next_since"]
+    return held("/v1/samples", "samples", lambda row: row[0], 10000)
 
 
 def check_history_kept(name, before, after, interval_ns):
@@ -521,15 +526,7 @@ def check_history_kept(name, before, after, interval_ns):
 
 def held_events():
     """Every held event as {sequence: event}."""
-    events, since = {}, 0
-    while True:
-        status, body = get(f"/v1/events?since={since}&limit=1000")
-        assert status == 200, f"/v1/events: HTTP {status}"
-        for e in body["events"]:
-            events[e["sequence"]] = e
-        if not body["events"]:
-            return events
-        since = body["next_since"]
+    return held("/v1/events", "events", lambda e: e["sequence"], 1000)
 
 
 def check_events_kept(name, before):
