@@ -491,14 +491,14 @@ HISTORY = "/run/drum-monitor/drum-monitor.history"
 
 def held(path, items, sequence, limit):
     """Every item `path` holds, by sequence, followed with since= and next_since."""
-    held, since = {}, 0
+    found, since = {}, 0
     while True:
         status, body = get(f"{path}?since={since}&limit={limit}")
         assert status == 200, f"{path}: HTTP {status}"
         for item in body[items]:
-            held[sequence(item)] = item
+            found[sequence(item)] = item
         if not body[items]:
-            return held
+            return found
         since = body["next_since"]
 
 
