@@ -7,16 +7,20 @@
 //
 // History needs only SampleModel; QueryServer only SampleModel and History (not the sampler nor
 // the kernel readers); the executable only parses arguments and calls DaemonCore.
+// BuildInfo (the version and git revision, generated at build time) is a leaf beside SampleModel.
 import PackageDescription
 
 // The sampler's hot path crosses modules (SampleModel, KernelReaders -> Sampler -> History); let
 // the optimizer specialize generics across them in release builds.
 let crossModule: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
 
-// Release links use lld with packed relative relocations (DT_RELR; glibc ≥ 2.36): the dynamic
-// loader otherwise reads ~1.3 MiB of relocation records at every start and keeps them resident.
-let compactRelocations: [LinkerSetting] = [
-    .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"], .when(platforms: [.linux], configuration: .release)),
+// Release links: symbols bound at start (-z now, so the relocated GOT is read-only for the whole
+// run: full RELRO for a daemon running as root). No packed relative relocations (lld's -z
+// pack-relative-relocs, DT_RELR): they need glibc 2.36, and the shipped binary's floor is glibc
+// 2.35 (Ubuntu 22.04); Tests/Package/glibc-floor.sh checks it. The stack floor (make bench) is
+// linked the same way, so its memory stays comparable with the daemon's.
+let releaseLink: [LinkerSetting] = [
+    .unsafeFlags(["-Xlinker", "-z", "-Xlinker", "now"], .when(platforms: [.linux], configuration: .release)),
 ]
 
 let package = Package(
@@ -25,12 +29,14 @@ let package = Package(
     products: [
         .executable(name: "drum-monitor", targets: ["drum-monitor"]),
     ],
+    // Exact versions: every build of a given commit resolves the same code. Package.resolved is not
+    // committed (the local package mirror's revisions mean nothing elsewhere); the transitive
+    // packages (swift-atomics, swift-collections, swift-metrics) follow from these.
     dependencies: [
-        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
     ],
     targets: [
         // libsystemd (sd_notify, sd_listen_fds, sd_watchdog_enabled) through pkg-config.
@@ -45,6 +51,10 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
+        // The version (from the VERSION file) and the git revision, written at build time by
+        // BuildInfoPlugin (packaging/build-info.sh), for `--version` and /healthz. Depends on nothing.
+        .target(name: "BuildInfo", plugins: ["BuildInfoPlugin"]),
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
         // The sample model every other module speaks: metrics, samples and their detail, cadence,
         // the clock, durations and timestamps as text, the staleness rule. Depends on nothing.
         .target(name: "SampleModel", swiftSettings: crossModule),
@@ -67,16 +77,16 @@ let package = Package(
         // file when there is one, with constant-time windows over any range.
         .target(name: "History", dependencies: ["SampleModel", .product(name: "SystemPackage", package: "swift-system")],
                 swiftSettings: crossModule),
-        // HTTP/1.1 + JSON on a Unix socket (SwiftNIO), /stats/, /metrics.
+        // HTTP/1.1 + JSON on a Unix socket (SwiftNIO), /stats/, /metrics (its own text writer);
+        // the opt-in TCP listener for /metrics and /healthz.
         .target(
             name: "QueryServer",
             dependencies: [
-                "History", "SampleModel", "UnixSocket",
+                "History", "SampleModel", "UnixSocket", "BuildInfo",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -86,8 +96,9 @@ let package = Package(
         .target(
             name: "DaemonCore",
             dependencies: [
-                "SampleModel", "Sampler", "History", "QueryServer", "UnixSocket", "CSystemd", "CYAML",
+                "SampleModel", "KernelReaders", "Sampler", "History", "QueryServer", "UnixSocket", "CSystemd", "CYAML",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -96,11 +107,11 @@ let package = Package(
         .executableTarget(
             name: "drum-monitor",
             dependencies: [
-                "DaemonCore", "SampleModel",
+                "DaemonCore", "SampleModel", "BuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            linkerSettings: compactRelocations
+            linkerSettings: releaseLink
         ),
         // The resident-memory floor of the daemon's libraries, built the same way (make bench).
         .executableTarget(
@@ -113,7 +124,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Benchmarks/StackFloor",
-            linkerSettings: compactRelocations
+            linkerSettings: releaseLink
         ),
         // Window-query cost against window length (make bench); not part of the daemon.
         .executableTarget(

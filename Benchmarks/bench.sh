@@ -672,7 +672,7 @@ mib() { awk -v k="$1" 'BEGIN{if(k==""||k!=k+0) print "n/a"; else printf "%.1f", 
         D=$(grep -m1 '^adopt_ms=' <<<"$WB_OUT")
         echo
         echo "Worst range ÷ one-sample: ${W:-?} → $(yn le "${W:-99}" 3)."
-        echo "Bytes per held sample (history file + private memory growth ÷ capacity): $(kv "$B" bytes_per_sample) (file $(kv "$B" file), private $(kv "$B" private)) → $(yn le "$(kv "$B" bytes_per_sample)" 160) (target ≤ 160)."
+        echo "Bytes per held sample (history file + private memory growth ÷ capacity): $(kv "$B" bytes_per_sample) (file $(kv "$B" file), private $(kv "$B" private)) for $(kv "$B" metrics) metrics → $(yn le "$(kv "$B" bytes_per_sample)" "$(kv "$B" target)") (target ≤ $(kv "$B" target): 160 for 16 metrics + 8 per metric added)."
         echo "Append on a full ring: $(kv "$A" append_ns) ns; the ring it replaced, same run: $(kv "$A" legacy_append_ns) ns; ratio $(kv "$A" ratio) → $(yn le "$(kv "$A" ratio)" 1)."
         echo "Start-up adopting a full file of $(kv "$D" samples) samples: $(kv "$D" adopt_ms) ms."
     fi

@@ -7,7 +7,7 @@
 //                                            (oldest, middle, newest, unaligned); Y: the range of
 //                                            its first sample alone, measured in the same rounds;
 //                                            R = X ÷ Y (the issue's bound: 3)
-//   bytes_per_sample=B file=F private=P      (history file + private memory growth) ÷ capacity
+//   bytes_per_sample=B file=F private=P metrics=M target=T   (history file + private memory growth) ÷ capacity
 //   append_ns=X legacy_append_ns=Y ratio=R   one append on a full ring, against the ring this
 //                                            store replaced (LegacyRing.swift), same run
 //   adopt_ms=X samples=N                     a restart: opening and adopting the full file
@@ -80,7 +80,9 @@ let total = capacity + capacity / 2
 for seq in 1...total { history.append(filled(seq), detail: detail) }
 let fileSize = Int((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0)
 let anonGrowth = rssAnon() - anonBefore
-print(String(format: "bytes_per_sample=%.1f file=%d private=%d", Double(fileSize + anonGrowth) / Double(capacity), fileSize, anonGrowth))
+// Issue 15: 160 bytes for the first 16 metrics, at most 8 more for each metric added since.
+print(String(format: "bytes_per_sample=%.1f file=%d private=%d metrics=%d target=%d", Double(fileSize + anonGrowth) / Double(capacity),
+             fileSize, anonGrowth, Metric.count, 160 + 8 * (Metric.count - 16)))
 
 // Windows. Held: sequences total − capacity + 1 … total.
 let oldestSeq = total - capacity + 1

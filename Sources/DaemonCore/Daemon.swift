@@ -30,9 +30,17 @@ public final class Daemon: Sendable {
     /// Sequence and generation, continued by every sampler a reload builds (issue 11 item 4)
     /// and from the history file across restarts.
     private let counters: SampleCounters
+    /// The tree's CPU counter, likewise carried from sampler to sampler (not across restarts:
+    /// a counter that restarts with the daemon is a reset Prometheus knows).
+    private let cpuAccount = TreeCPUAccount()
     private let supervisionQueue = DispatchQueue(label: "drum-monitor.supervision")
     /// What `reportRefused` has already logged.
     private let refusedReported = Mutex<(values: [String: Int], samples: Int)>(([:], 0))
+    /// The configured `labels`, which a reload replaces.
+    private let metricLabels: MetricLabels
+    private let textfile: TextfileWriter
+    private let metrics: MetricsSources
+    private let context: QueryContext
 
     /// Throws `HistoryDoesNotFit` before allocating a history the daemon's memory cannot hold.
     public init(config: DaemonConfig, loader: ConfigLoader, logger: Logger) throws {
@@ -63,12 +71,18 @@ public final class Daemon: Sendable {
                             reporter: EventReporter(destination: EventReporter.destination(environment: ProcessEnvironment.current()),
                                                     logger: logger))
         if let adoptedHistory { events.restarted(after: adoptedHistory) }
-        let sampler = try Sampler(configuration: Self.samplerConfiguration(config), logger: logger, counters: counters)
+        let sampler = try Sampler(configuration: Self.samplerConfiguration(config), logger: logger, counters: counters,
+                                  cpuAccount: cpuAccount)
         loop = SamplingLoop(sampler: sampler, intervalNanos: config.intervalNanos) { [history, events] sample, detail in
             var detail = detail
             events.process(sample, &detail, intervalNanos: history.intervalNanos)
             history.append(sample, detail: detail)
         }
+        metricLabels = MetricLabels(config.metricLabels)
+        let selfProcess = SelfProcess()
+        metrics = MetricsSources(labels: metricLabels, process: { selfProcess.read() })
+        context = QueryContext(history: history, metrics: metrics) { [loop] in loop.progress }
+        textfile = TextfileWriter(render: { [context] in MetricsEndpoint.textfile(context) }, logger: logger)
     }
 
     /// The history in its file (adopted, migrated or new; see `History.open`), or in memory
@@ -101,10 +115,10 @@ public final class Daemon: Sendable {
     public func run(signals: SignalStream) async throws {
         let initial = config.withLock { $0 }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let context = QueryContext(history: history) { [loop] in loop.progress }
 
-        let inherited = try systemd.listenDescriptor()
-        let listen: ServerConfiguration.Listen = inherited.map { .inheritedDescriptor($0) } ?? initial.serverListen
+        let inherited = try systemd.listenDescriptors()
+        let listen: ServerConfiguration.Listen = inherited.query.map { .inheritedDescriptor($0) } ?? initial.serverListen
+        let metricsListen = metricsListener(initial, inherited)
 
         // The first sample before the first answer: a client that socket activation queued on
         // the listening socket gets data, not "starting". READY once both are done.
@@ -126,6 +140,20 @@ public final class Daemon: Sendable {
             try? await group.shutdownGracefully()
             throw error
         }
+        var metricsServer: QueryServer?
+        if let metricsListen {
+            do {
+                metricsServer = try await QueryServer.start(configuration: initial.metricsServer(listen: metricsListen), context: context,
+                                                            group: group, logger: logger)
+            } catch {
+                loop.stop()
+                await server.close()
+                try? await group.shutdownGracefully()
+                throw MetricsListenerFailed(description: "\(error)"
+                    + (getenv("INVOCATION_ID") != nil ? "; the service cannot open network sockets itself (PrivateNetwork=yes, RestrictAddressFamilies=AF_UNIX): enable drum-monitor-metrics.socket instead of metrics_listen" : ""))
+            }
+        }
+        textfile.apply(initial.textfileSettings)
         systemd.ready(status: statusLine())
         let supervision = startSupervision()
 
@@ -145,6 +173,8 @@ public final class Daemon: Sendable {
         systemd.stopping()
         supervision.cancel()
         loop.stop()
+        textfile.stop()
+        await metricsServer?.close()
         self.events.flush()
         await server.close()
         try? await group.shutdownGracefully()
@@ -154,6 +184,22 @@ public final class Daemon: Sendable {
 
     public struct DaemonStopped: Error, CustomStringConvertible {
         public let description: String
+    }
+
+    public struct MetricsListenerFailed: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The metrics listener: systemd's socket named `metrics` (drum-monitor-metrics.socket) if it
+    /// passed one, which wins over `metrics_listen`; else `metrics_listen`; else none.
+    private func metricsListener(_ config: DaemonConfig, _ inherited: InheritedSockets) -> ServerConfiguration.Listen? {
+        if let fd = inherited.metrics {
+            if let configured = config.metricsListen {
+                logger.warning("ignoring metrics_listen \(configured): systemd passed the metrics socket (drum-monitor-metrics.socket)")
+            }
+            return .inheritedDescriptor(fd)
+        }
+        return config.metricsListen.map { .tcp(host: $0.host, port: $0.port) }
     }
 
     /// Every few seconds: STATUS=, and WATCHDOG=1 only while the sampler is making progress, so a
@@ -248,6 +294,9 @@ public final class Daemon: Sendable {
             || new.headTimeoutSeconds != old.headTimeoutSeconds || new.maxHeadBytes != old.maxHeadBytes {
             logger.warning("socket and query-server settings take effect at the next restart")
         }
+        if new.metricsListen != old.metricsListen {
+            logger.warning("metrics_listen takes effect at the next restart")
+        }
         if new.historyFilePath != old.historyFilePath {
             logger.warning("history_file takes effect at the next restart (still \(old.historyFilePath ?? "none"))")
         }
@@ -267,11 +316,16 @@ public final class Daemon: Sendable {
         events.reconfigure(new.events)
         var sampler: Sampler?
         if new.target != old.target || new.cgroup != old.cgroup || new.readEnvironment != old.readEnvironment {
-            do { sampler = try Sampler(configuration: Self.samplerConfiguration(new), logger: logger, counters: counters) } catch {
+            do {
+                sampler = try Sampler(configuration: Self.samplerConfiguration(new), logger: logger, counters: counters,
+                                      cpuAccount: cpuAccount)
+            } catch {
                 logger.error("reload: cannot set up the new target settings (\(error)); keeping the old ones")
             }
         }
         loop.reconfigure(intervalNanos: new.intervalNanos, sampler: sampler)
+        metricLabels.set(new.metricLabels)
+        textfile.apply(new.textfileSettings)
         config.withLock { $0 = new }
         logger.info("configuration reloaded")
         systemd.ready(status: statusLine())

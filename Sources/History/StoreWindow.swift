@@ -4,14 +4,15 @@ import SampleModel
 extension SampleStore {
     /// Statistics of every metric over the samples `spec` selects.
     ///
-    /// A sample taken at t stands for (t − interval, t]. `.seconds` and `.samples` end at the
-    /// newest sample and are measured on the timeline (immune to wall-clock steps); `.range`
-    /// holds every sample whose interval overlaps [from, to] on the wall clock, in every run
-    /// (see `TimeIndex`). `covered` says the history held all of the window: nothing of it lies
-    /// before the oldest held sample, after the newest, or in a gap while the daemon was down.
+    /// A sample taken at t stands for the time since the sample before it (`intervalStart`:
+    /// (t − interval, t] for the first). `.seconds` and `.samples` end at the newest sample and
+    /// are measured on the timeline (immune to wall-clock steps); `.range` holds every sample
+    /// whose interval overlaps (from, to] on the wall clock, in every run (see `TimeIndex`).
+    /// `covered` says the history held all of the window: nothing of it lies before the oldest
+    /// held sample, after the newest, or in a gap while the daemon was down.
     func window(_ spec: WindowSpec) -> WindowResult {
-        var result = WindowResult(spec: spec, sampleCount: 0, fromSequence: nil, toSequence: nil, covered: false,
-                                  stats: [WindowStats?](repeating: nil, count: Metric.count))
+        var result = WindowResult(spec: spec, sampleCount: 0, fromSequence: nil, toSequence: nil, fromGeneration: nil,
+                                  toGeneration: nil, covered: false, stats: [WindowStats?](repeating: nil, count: Metric.count))
         guard !isEmpty else { return result }
         var segments: [ClosedRange<Int>] = []
         switch spec {
@@ -38,7 +39,11 @@ extension SampleStore {
                 let runFirst = slot(run.lowerBound).wall, runLast = slot(run.upperBound).wall
                 guard runLast > from, runFirst &- interval < to else { continue }
                 let a = partition(run) { $0.wall > from }
-                let b = partition(run) { $0.wall &- interval >= to } - 1
+                // The last sample whose interval begins before `to`: the first taken at or after
+                // `to`, if its interval reaches back before it (it always does when it follows
+                // the sample before it), else the one before.
+                var b = partition(run) { $0.wall >= to }
+                if b > run.upperBound || intervalStart(b, in: run) >= to { b -= 1 }
                 guard a <= b else { continue }
                 segments.append(a...b)
                 let startHeld = slot(a).wall &- interval <= from || (a > run.lowerBound && !time.followsGap(a))
@@ -70,9 +75,32 @@ extension SampleStore {
                     last: newestSlot.isPresent(m, layout) ? codec.decode(units(last, m)) : nil, count: present)
             }
         }
-        result.fromSequence = slot(first).sequence
-        result.toSequence = slot(last).sequence
+        let firstSlot = slot(first), lastSlot = slot(last)
+        result.fromSequence = firstSlot.sequence
+        result.toSequence = lastSlot.sequence
+        result.fromGeneration = firstSlot.generation
+        result.toGeneration = lastSlot.generation
         return result
+    }
+
+    /// Where held sample `i`'s interval begins on the wall clock. A sample stands for the time
+    /// since the sample before it, as its interval peak does: (t_prev, t], so that consecutive
+    /// samples cover the wall clock without a hole at a late tick or an overlap at the early one
+    /// after it. Only where the wall clock stepped forward between them (it moved more than the
+    /// timeline did, by over half an interval) does the interval end at the timeline's length
+    /// before t: the skipped wall time is nobody's. The first sample of a run (the oldest held,
+    /// or the first after a backward step) stands for (t − interval, t]; the first after a gap
+    /// (the daemon was down) for at most that. Never before the sample before it, so interval
+    /// starts do not decrease along a run.
+    @inline(__always) func intervalStart(_ i: Int, in run: ClosedRange<Int>) -> Int64 {
+        let s = slot(i)
+        let interval = Int64(clamping: intervalNanos)
+        guard i > run.lowerBound else { return s.wall &- interval }
+        let previous = slot(i - 1)
+        let reach = time.followsGap(i)
+            ? interval
+            : Int64(clamping: s.timeline &- previous.timeline) &+ interval / 2
+        return Swift.max(previous.wall, s.wall &- reach)
     }
 
     /// Seconds as nanoseconds, saturating.

@@ -21,8 +21,10 @@ public enum WindowSpec: Sendable, Equatable {
     case seconds(Double)
     /// The newest `n` samples.
     case samples(Int)
-    /// Every sample whose interval overlaps [from, to] (wall clock, ns since the epoch):
-    /// from < t and t − interval < to. Wall-clock steps are allowed for (see `TimeIndex`).
+    /// Every sample whose interval overlaps (from, to] (wall clock, ns since the epoch): a sample
+    /// taken at t stands for (t_prev, t], the time since the sample before it ((t − interval, t]
+    /// for the first; see `SampleStore.intervalStart`), so it is in the window when from < t and
+    /// t_prev < to. Wall-clock steps are allowed for (see `TimeIndex`).
     case range(fromWallNanos: Int64, toWallNanos: Int64)
 }
 
@@ -32,6 +34,11 @@ public struct WindowResult: Sendable, Equatable {
     public var sampleCount: Int
     public var fromSequence: UInt64?
     public var toSequence: UInt64?
+    /// The target generations of the window's oldest and newest samples. Generations never go
+    /// back along the sequences, so equal ones mean every sample of the window is of one
+    /// generation (one DRUM root: no restart, exec or lost target inside the window).
+    public var fromGeneration: UInt32?
+    public var toGeneration: UInt32?
     /// False when part of the window lies before the oldest held sample, after the newest, or in
     /// a gap while the daemon was not running.
     public var covered: Bool

@@ -52,6 +52,7 @@ final class CgroupV2Memory: CgroupMemoryReader {
         let statValues = stat.keyed(["inactive_file"])
         let eventValues = events.keyed(["max", "oom", "oom_kill"])
         let candidates = limits.map { (path: $0.path, bytes: maxValue($0.file)) }
+        let psi = pressureFigures()
         return MemoryReading(
             current: usage,
             peak: peak,
@@ -61,8 +62,10 @@ final class CgroupV2Memory: CgroupMemoryReader {
             oomKills: eventValues[2],
             limitHits: eventValues[0],
             oomEvents: eventValues[1],
-            pressureSomeAvg10: pressureAvg10(line: "some"),
-            pressureFullAvg10: pressureAvg10(line: "full"))
+            pressureSomeAvg10: psi.someAvg10,
+            pressureFullAvg10: psi.fullAvg10,
+            pressureSomeTotalMicros: psi.someTotal,
+            pressureFullTotalMicros: psi.fullTotal)
     }
 
     /// memory.max: a number of bytes, or `max`.
@@ -76,19 +79,55 @@ final class CgroupV2Memory: CgroupMemoryReader {
         } catch { return .unavailable("\(error)") }
     }
 
-    private func pressureAvg10(line prefix: StaticString) -> Reading<Double> {
-        guard case .value(let file) = pressure else { return pressure.map { _ in 0 } }
+    /// memory.pressure's `some`/`full` avg10 and totals, from one read of the file.
+    private func pressureFigures() -> PressureFigures {
+        guard case .value(let file) = pressure else { return PressureFigures(pressure.reason ?? "no memory.pressure") }
+        func field<T>(_ bytes: Bytes, _ parse: (Bytes) throws(KernelFileError) -> T) -> Reading<T> {
+            do { return .value(try parse(bytes)) } catch { return .unavailable("\(error)") }
+        }
         do {
-            return .value(try file.withContents { bytes throws(KernelFileError) in
-                try PressureFile.avg10(bytes, line: prefix, path: file.path)
-            })
-        } catch { return .unavailable("\(error)") }
+            return try file.withContents { bytes throws(KernelFileError) in
+                PressureFigures(
+                    someAvg10: field(bytes) { b throws(KernelFileError) in try PressureFile.avg10(b, line: "some", path: file.path) },
+                    fullAvg10: field(bytes) { b throws(KernelFileError) in try PressureFile.avg10(b, line: "full", path: file.path) },
+                    someTotal: field(bytes) { b throws(KernelFileError) in try PressureFile.total(b, line: "some", path: file.path) },
+                    fullTotal: field(bytes) { b throws(KernelFileError) in try PressureFile.total(b, line: "full", path: file.path) })
+            }
+        } catch { return PressureFigures("\(error)") }
+    }
+
+    private struct PressureFigures {
+        var someAvg10: Reading<Double>
+        var fullAvg10: Reading<Double>
+        var someTotal: Reading<UInt64>
+        var fullTotal: Reading<UInt64>
+
+        init(someAvg10: Reading<Double>, fullAvg10: Reading<Double>, someTotal: Reading<UInt64>, fullTotal: Reading<UInt64>) {
+            (self.someAvg10, self.fullAvg10, self.someTotal, self.fullTotal) = (someAvg10, fullAvg10, someTotal, fullTotal)
+        }
+
+        init(_ reason: String) {
+            self.init(someAvg10: .unavailable(reason), fullAvg10: .unavailable(reason), someTotal: .unavailable(reason),
+                      fullTotal: .unavailable(reason))
+        }
     }
 }
 
 /// PSI files: `some avg10=0.00 avg60=0.00 avg300=0.00 total=0` and a `full` line.
 public enum PressureFile {
+    /// The `avg10=` of a line: the share of the last 10 s stalled, in percent.
     public static func avg10(_ bytes: Bytes, line prefix: StaticString, path: String) throws(KernelFileError) -> Double {
+        try field(bytes, line: prefix, key: "avg10", path: path) { Parse.decimal($0) }
+    }
+
+    /// The `total=` of a line: microseconds stalled since the cgroup was made (a counter).
+    public static func total(_ bytes: Bytes, line prefix: StaticString, path: String) throws(KernelFileError) -> UInt64 {
+        try field(bytes, line: prefix, key: "total", path: path) { Parse.unsigned($0) }
+    }
+
+    /// The value of `key=` on the line starting with `prefix`, parsed by `parse` (nil: malformed).
+    static func field<T>(_ bytes: Bytes, line prefix: StaticString, key: StaticString, path: String,
+                         _ parse: (Slice<Bytes>) -> T?) throws(KernelFileError) -> T {
         for line in bytes.split(separator: ASCII.newline) {
             let words = line.split(separator: ASCII.space)
             guard let first = words.first, first.equals(prefix) else { continue }
@@ -96,14 +135,14 @@ public enum PressureFile {
                 guard let eq = word.firstIndex(of: ASCII.equals) else {
                     throw KernelFileError.malformed(path, "expected key=value", line: line)
                 }
-                if word[word.startIndex..<eq].equals("avg10") {
-                    guard let v = Parse.decimal(word[(eq + 1)...]) else {
-                        throw KernelFileError.malformed(path, "avg10 is not a number", line: line)
+                if word[word.startIndex..<eq].equals(key) {
+                    guard let value = parse(word[(eq + 1)...]) else {
+                        throw KernelFileError.malformed(path, "\(key) is not a number", line: line)
                     }
-                    return v
+                    return value
                 }
             }
-            throw KernelFileError.malformed(path, "no avg10 on the '\(prefix)' line", line: line)
+            throw KernelFileError.malformed(path, "no \(key) on the '\(prefix)' line", line: line)
         }
         throw KernelFileError(path: path, kind: .missingKey("\(prefix)"))
     }

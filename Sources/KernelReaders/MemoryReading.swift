@@ -44,12 +44,18 @@ public struct MemoryReading: Sendable, Equatable {
     public var oomEvents: Reading<UInt64>
     public var pressureSomeAvg10: Reading<Double>
     public var pressureFullAvg10: Reading<Double>
+    /// PSI `total=` (µs), v2 only: counters for rates over any period.
+    public var pressureSomeTotalMicros: Reading<UInt64> = .unavailable("memory pressure is not reported by cgroup v1")
+    public var pressureFullTotalMicros: Reading<UInt64> = .unavailable("memory pressure is not reported by cgroup v1")
 
     public static func unavailable(_ reason: String) -> MemoryReading {
-        MemoryReading(current: .unavailable(reason), peak: .unavailable(reason), intervalPeak: .unavailable(reason),
+        var reading = MemoryReading(current: .unavailable(reason), peak: .unavailable(reason), intervalPeak: .unavailable(reason),
                       limit: .unavailable(reason), workingSet: .unavailable(reason), oomKills: .unavailable(reason),
                       limitHits: .unavailable(reason), oomEvents: .unavailable(reason), pressureSomeAvg10: .unavailable(reason),
                       pressureFullAvg10: .unavailable(reason))
+        reading.pressureSomeTotalMicros = .unavailable(reason)
+        reading.pressureFullTotalMicros = .unavailable(reason)
+        return reading
     }
 }
 

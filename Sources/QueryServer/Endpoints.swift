@@ -1,3 +1,4 @@
+import BuildInfo
 import History
 import NIOHTTP1
 import SampleModel
@@ -21,12 +22,16 @@ public enum Endpoints {
         }
     }
 
-    public static func respond(method: HTTPMethod, uri: String, context: QueryContext) -> Response {
-        route(method: method, uri: uri, context: context).response
+    public static func respond(method: HTTPMethod, uri: String, accept: String? = nil, role: ServerRole = .query,
+                               context: QueryContext) -> Response {
+        route(method: method, uri: uri, accept: accept, role: role, context: context).response
     }
 
-    /// Checks the request (method, path, parameters) and says how it is answered.
-    public static func route(method: HTTPMethod, uri: String, context: QueryContext) -> Route {
+    /// Checks the request (method, path, parameters) and says how it is answered. `accept`: the
+    /// request's Accept header (for /metrics). A metrics listener (`role` `.metrics`) answers
+    /// /metrics and /healthz only.
+    public static func route(method: HTTPMethod, uri: String, accept: String? = nil, role: ServerRole = .query,
+                             context: QueryContext) -> Route {
         guard method == .GET || method == .HEAD else {
             return .ready(.error(.methodNotAllowed, "method \(method.rawValue) not allowed; only GET and HEAD"))
         }
@@ -38,6 +43,9 @@ public enum Endpoints {
             path = uri[...]
             query = ""
         }
+        if role == .metrics, path != "/metrics", path != "/healthz" {
+            return .ready(.error(.notFound, "no such endpoint: \(path) (this listener serves /metrics and /healthz only)"))
+        }
         do {
             let params = try QueryParameters(query)
             switch path {
@@ -47,7 +55,7 @@ public enum Endpoints {
             case "/v1/samples": return try samples(params, context)
             case "/v1/events": return try EventsEndpoint.route(params, context)
             case "/stats", "/stats/": try params.allowOnly([]); return .ready(DrumStats.response(context))
-            case "/metrics": try params.allowOnly([]); return .ready(context.prometheus.response(context))
+            case "/metrics": try params.allowOnly([]); return .ready(MetricsEndpoint.response(context, accept: accept))
             default: return .ready(.error(.notFound, "no such endpoint: \(path)"))
             }
         } catch {
@@ -62,6 +70,8 @@ public enum Endpoints {
         let freshness = SampleFreshness(cadence, intervalNanos: context.intervalNanos)
         return .json(freshness.isStale ? .serviceUnavailable : .ok) { w in
             w.field("status", freshness.status.rawValue)
+            w.field("version", BuildInfo.version)
+            w.field("revision", BuildInfo.revision)
             w.field("last_sample_age_seconds", freshness.ageSeconds)
             w.field("interval_seconds", freshness.intervalSeconds)
             w.field("ticks", cadence.ticks)
@@ -99,6 +109,8 @@ public enum Endpoints {
                 w.field("generation", UInt64(detail.target.generation))
                 w.field("process_count", detail.target.processCount)
                 w.field("message", detail.target.message)
+                w.field("mlops_deployment_id", detail.target.mlopsDeploymentID)
+                w.field("mlops_model_id", detail.target.mlopsModelID)
             })
             w.field("cgroup", object: { w in
                 w.field("path", detail.cgroup?.path)
@@ -118,6 +130,8 @@ public enum Endpoints {
                 w.field("time_to_limit_seconds", detail.timeToLimitSeconds)
                 w.field("pressure_some_avg10", v[.memoryPressureSome])
                 w.field("pressure_full_avg10", v[.memoryPressureFull])
+                w.field("pressure_some_seconds_total", detail.counters.memoryPressureSomeSeconds)
+                w.field("pressure_full_seconds_total", detail.counters.memoryPressureFullSeconds)
                 w.field("host_total_bytes", detail.hostTotalBytes)
                 w.field("host_available_bytes", v[.hostAvailable])
             })
@@ -126,6 +140,11 @@ public enum Endpoints {
                 w.field("cgroup_cores", v[.cgroupCPU])
                 w.field("limit_cores", v[.cpuLimit])
                 w.field("throttled_fraction", v[.cpuThrottled])
+                w.field("tree_seconds_total", detail.counters.treeCPUSeconds)
+                w.field("cgroup_seconds_total", detail.counters.cgroupCPUSeconds)
+                w.field("throttled_seconds_total", detail.counters.cgroupThrottledSeconds)
+                w.field("periods_total", detail.counters.cgroupPeriods)
+                w.field("throttled_periods_total", detail.counters.cgroupThrottledPeriods)
             })
             w.field("tree_rss_bytes", v[.treeRSS])
             w.field("processes", array: { w in
@@ -200,6 +219,8 @@ public enum Endpoints {
             w.field("covered", result.covered)
             w.field("from_sequence", result.fromSequence)
             w.field("to_sequence", result.toSequence)
+            w.field("from_generation", result.fromGeneration.map(UInt64.init))
+            w.field("to_generation", result.toGeneration.map(UInt64.init))
         })
         w.field("fields", object: { w in
             for metric in Metric.allCases {

@@ -63,10 +63,28 @@ public final class QueryServer: Sendable {
             }
             Self.setBacklog(fd)
             server.listener.withLock { $0 = Listener(channel: channel, bound: nil) }
-            logger.info("serving on socket fd \(fd) passed by systemd")
+            logger.info("serving \(server.what) on socket fd \(fd) passed by systemd")
+        case .tcp(let host, let port):
+            let channel: any Channel
+            do {
+                channel = try await server.bootstrap()
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .serverChannelOption(.backlog, value: ServerConfiguration.listenBacklog)
+                    .bind(host: host, port: port).get()
+            } catch {
+                throw ServerStartError(description: "cannot listen on \(TCPAddressText.format(host: host, port: port)) for \(server.what): \(error)")
+            }
+            server.listener.withLock { $0 = Listener(channel: channel, bound: nil) }
+            let bound = channel.localAddress.flatMap { a in a.port.map { TCPAddressText.format(host: host, port: $0) } }
+            logger.info("serving \(server.what) on \(bound ?? TCPAddressText.format(host: host, port: port))")
         }
         return server
     }
+
+    private var what: String { configuration.role == .metrics ? "/metrics and /healthz" : "queries" }
+
+    /// The port a TCP listener is bound to (port 0 asks the kernel for one): for tests.
+    public var boundPort: Int? { listener.withLock { $0?.channel.localAddress?.port } }
 
     /// Binds `path` and serves on it; a listener already there (the path was lost) is closed.
     private func bind(_ path: String, mode: mode_t, group: String?) async throws {
@@ -146,7 +164,8 @@ public final class QueryServer: Sendable {
                     let sync = channel.pipeline.syncOperations
                     switch admission {
                     case .admitted(let slot):
-                        try ConnectionPipeline.add(to: sync, configuration, answer: RequestHandler(queries: queries, worker: worker),
+                        try ConnectionPipeline.add(to: sync, configuration,
+                                                   answer: RequestHandler(queries: queries, worker: worker, role: configuration.role),
                                                    slot: slot, statistics: statistics)
                     default:
                         try ConnectionPipeline.add(to: sync, configuration, answer: BusyAnswer(limit: table.limit),

@@ -12,11 +12,13 @@ final class RequestHandler: ChannelInboundHandler {
 
     private let queries: QueryContext
     private let worker: QueryWorker
+    private let role: ServerRole
     private var head: HTTPRequestHead?
 
-    init(queries: QueryContext, worker: QueryWorker) {
+    init(queries: QueryContext, worker: QueryWorker, role: ServerRole = .query) {
         self.queries = queries
         self.worker = worker
+        self.role = role
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -42,7 +44,7 @@ final class RequestHandler: ChannelInboundHandler {
         let upgrade = head.method == .CONNECT || head.headers.contains(name: "upgrade")
         var reply = Reply(response: .error(.internalServerError, "no answer"), version: head.version,
                           headOnly: head.method == .HEAD, close: !head.isKeepAlive || upgrade)
-        switch Endpoints.route(method: head.method, uri: head.uri, context: queries) {
+        switch Endpoints.route(method: head.method, uri: head.uri, accept: head.headers["accept"].joined(separator: ","), role: role, context: queries) {
         case .ready(let response):
             reply.response = response
             context.writeAndFlush(wrapOutboundOut(reply), promise: nil)

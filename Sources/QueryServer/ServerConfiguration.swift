@@ -9,9 +9,13 @@ public struct ServerConfiguration: Sendable {
         case path(String, mode: mode_t, group: String?)
         /// Serve on an already-listening socket handed over by systemd.
         case inheritedDescriptor(Int32)
+        /// Bind a TCP address (the metrics listener outside systemd): an IP literal and a port.
+        case tcp(host: String, port: Int)
     }
 
     public var listen: Listen
+    /// What the listener answers: the whole API, or only /metrics and /healthz.
+    public var role: ServerRole = .query
     /// Open connections; when full, a new one replaces the longest-idle one, or is told "busy".
     public var maxConnections: Int
     /// A connection with nothing read or written for this long is closed.
@@ -46,6 +50,14 @@ public struct ServerConfiguration: Sendable {
         self.maxHeadBytes = maxHeadBytes
         self.socketCheckSeconds = socketCheckSeconds
     }
+}
+
+/// What a listener serves.
+public enum ServerRole: Sendable, Equatable {
+    /// The query API (the Unix socket).
+    case query
+    /// GET /metrics and /healthz only (the opt-in TCP listener for Prometheus).
+    case metrics
 }
 
 public struct ServerStartError: Error, CustomStringConvertible {

@@ -20,6 +20,11 @@ public enum Metric: Int, CaseIterable, Sendable, Hashable {
     case cpuLimit
     case cpuThrottled
     case processCount
+    /// 1 when this sample's interval peak is the exact peak over its interval, 0 when it is a
+    /// lower bound (see `IntervalPeak`); absent with the interval peak. Per sample, so that a
+    /// window's minimum says whether every interval peak in it was exact. Last, so that the
+    /// columns before it keep their places.
+    case memoryIntervalPeakExact
 
     public static let count = allCases.count
 
@@ -43,6 +48,7 @@ public enum Metric: Int, CaseIterable, Sendable, Hashable {
         case .cpuLimit: "cpu_limit_cores"
         case .cpuThrottled: "cpu_throttled_fraction"
         case .processCount: "process_count"
+        case .memoryIntervalPeakExact: "memory_interval_peak_exact"
         }
     }
 

@@ -9,6 +9,10 @@ public struct SampleDetail: Sendable, Equatable {
         public var processCount: Int
         /// Plain words when there is no target, e.g. "no DRUM process found".
         public var message: String?
+        /// DataRobot's MLOPS_DEPLOYMENT_ID and MLOPS_MODEL_ID in DRUM's environment, when it can
+        /// be read (read_environment): what identifies the model across a fleet.
+        public var mlopsDeploymentID: String?
+        public var mlopsModelID: String?
 
         public init(found: Bool, rootPid: Int32? = nil, mode: DrumMode? = nil, generation: UInt32, processCount: Int, message: String? = nil) {
             self.found = found
@@ -61,6 +65,7 @@ public struct SampleDetail: Sendable, Equatable {
     public var target: Target
     public var cgroup: Cgroup?
     public var limitSource: String?
+    public var limitOrigin: LimitOrigin?
     public var intervalPeakExact: Bool?
     public var hostTotalBytes: UInt64?
     public var hostFreeBytes: UInt64?
@@ -73,6 +78,7 @@ public struct SampleDetail: Sendable, Equatable {
     /// Seconds until the working set reaches the limit at its current rate; nil unless memory
     /// is growing. Set after the sample is taken, by the event detector, which fits the trend.
     public var timeToLimitSeconds: Double?
+    public var counters = CumulativeCounters()
 
     public init(target: Target) {
         self.target = target

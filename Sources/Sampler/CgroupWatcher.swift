@@ -150,9 +150,9 @@ final class CgroupWatcher {
     }
 
     /// Every figure the watcher reports.
-    static let metrics: [Metric] = [.memoryCurrent, .memoryPeak, .memoryIntervalPeak, .memoryLimit, .memoryWorkingSet,
-                                    .memoryOOMKills, .memoryLimitHits, .memoryPressureSome, .memoryPressureFull,
-                                    .cgroupCPU, .cpuLimit, .cpuThrottled]
+    static let metrics: [Metric] = [.memoryCurrent, .memoryPeak, .memoryIntervalPeak, .memoryIntervalPeakExact, .memoryLimit,
+                                    .memoryWorkingSet, .memoryOOMKills, .memoryLimitHits, .memoryPressureSome,
+                                    .memoryPressureFull, .cgroupCPU, .cpuLimit, .cpuThrottled]
 
     private func noteFailure(_ failure: String?) {
         filesFailing = failure != nil
@@ -181,9 +181,11 @@ final class CgroupWatcher {
         put(.memoryCurrent, reading.current)
         put(.memoryPeak, reading.peak)
         put(.memoryIntervalPeak, reading.intervalPeak.map(\.bytes))
+        put(.memoryIntervalPeakExact, reading.intervalPeak.map { $0.exact ? 1 : 0 })
         detail.intervalPeakExact = reading.intervalPeak.value?.exact
         put(.memoryLimit, reading.limit.map(\.bytes))
         detail.limitSource = reading.limit.value?.source.description
+        detail.limitOrigin = reading.limit.value.map { Self.origin($0.source) }
         put(.memoryWorkingSet, reading.workingSet)
         put(.memoryOOMKills, reading.oomKills)
         put(.memoryLimitHits, reading.limitHits)
@@ -194,8 +196,18 @@ final class CgroupWatcher {
             case .unavailable(let why): detail.unavailable[metric] = why
             }
         }
+        detail.counters.memoryPressureSomeMicros = reading.pressureSomeTotalMicros.value
+        detail.counters.memoryPressureFullMicros = reading.pressureFullTotalMicros.value
         guard case .value = memoryReader else { return nil }
         return reading.current.reason
+    }
+
+    private static func origin(_ source: LimitSource) -> LimitOrigin {
+        switch source {
+        case .cgroup: .cgroup
+        case .aboveMount: .aboveMount
+        case .host: .host
+        }
     }
 
     /// Returns why the held CPU files failed, if they did.
@@ -205,6 +217,10 @@ final class CgroupWatcher {
             return nil
         }
         let reading = cpuReader.read()
+        detail.counters.cgroupCPUNanos = reading.usageNanos.value
+        detail.counters.cgroupThrottledNanos = reading.throttledNanos.value
+        detail.counters.cgroupPeriods = reading.periods.value
+        detail.counters.cgroupThrottledPeriods = reading.throttledPeriods.value
         switch reading.limitCores {
         case .value(let cores):
             if let cores { values[.cpuLimit] = cores } else { detail.unavailable[.cpuLimit] = "no CPU quota (unlimited)" }

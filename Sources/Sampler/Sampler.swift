@@ -21,14 +21,21 @@ public final class Sampler {
     private var warnedIncomplete = false
     private var tickedBefore = false
 
+    /// The tree's CPU counter, shared with the sampler this one replaces (a reload), so that it
+    /// continues rather than counting the tree's whole life again.
+    public let cpuAccount: TreeCPUAccount
+
     /// `counters`: pass the previous sampler's to continue its sequence and generation (a
     /// reload, a history adopted from a file); this sampler then starts a generation of its own.
+    /// `cpuAccount` likewise continues the tree's CPU counter.
     public init(configuration: SamplerConfiguration, logger: Logger = Logger(label: "drum-monitor.sampler"),
-                clock: any SamplerClock = SystemClock(), counters: SampleCounters = SampleCounters()) throws(KernelFileError) {
+                clock: any SamplerClock = SystemClock(), counters: SampleCounters = SampleCounters(),
+                cpuAccount: TreeCPUAccount = TreeCPUAccount()) throws(KernelFileError) {
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
         self.counters = counters
+        self.cpuAccount = cpuAccount
         let locator = try CgroupLocator(paths: configuration.paths)
         cgroups = CgroupWatcher(locator: locator, override: configuration.cgroupOverride)
         tracker = TargetTracker(configuration: configuration, locator: locator, logger: logger, clock: clock, counters: counters)
@@ -61,6 +68,8 @@ public final class Sampler {
         var detail = SampleDetail(target: SampleDetail.Target(
             found: root != nil, rootPid: root?.pid, mode: root == nil ? nil : tracker.mode, generation: generation,
             processCount: root == nil ? 0 : tree.processes.count, message: targetMessage()))
+        detail.target.mlopsDeploymentID = root == nil ? nil : tracker.mlopsDeploymentID
+        detail.target.mlopsModelID = root == nil ? nil : tracker.mlopsModelID
         detail.intervalSeconds = SamplingSteps.intervalSeconds(from: previousMono, to: mono)
         previousMono = mono
         detail.bootNanos = clock.bootNanos()
@@ -131,6 +140,15 @@ public final class Sampler {
         }
         SamplingSteps.treeFigures(&processes, rootPid: root.pid, rootHasCPU: root.cpuCores != nil,
                                   incomplete: tree.incomplete, values: &values, unavailable: &detail.unavailable)
+        // A walk that could not hold every process would count the missing ones as gone, and
+        // whole again when they are back: the counter is left out until the tree is complete.
+        if tree.incomplete == nil {
+            detail.counters.treeCPUTicks = cpuAccount.record(tree.processes.values.lazy.map { p in
+                TreeCPUAccount.Reading(pid: p.pid, ppid: p.stat.ppid, startTimeTicks: p.startTimeTicks,
+                                       ownTicks: p.stat.cpuTicks, reapedTicks: p.stat.cutimeTicks &+ p.stat.cstimeTicks)
+            })
+            detail.counters.ticksPerSecond = configuration.constants.clockTicksPerSecond
+        }
         detail.processes = processes
     }
 }

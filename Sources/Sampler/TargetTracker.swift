@@ -24,6 +24,10 @@ final class TargetTracker {
     private(set) var mode: DrumMode?
     /// Why there is no target; with a target, something the operator should know about it.
     private(set) var message: String? = "no DRUM process found yet"
+    /// DataRobot's MLOPS_DEPLOYMENT_ID and MLOPS_MODEL_ID in the root's environment (read at
+    /// attach and exec, when `readEnvironment`): labels that identify the model across a fleet.
+    private(set) var mlopsDeploymentID: String?
+    private(set) var mlopsModelID: String?
 
     /// The root's cmdline, held open (compared once a second, and every tick when the kernel
     /// hides argv's address), and its bytes as last compared.
@@ -229,15 +233,31 @@ final class TargetTracker {
             }
             rootHints = (tracked.stat.ppid, procs)
         }
+        readIdentity(target.pid)
         counters.nextGeneration()
         logger.info("watching DRUM root \(target.pid) (\(target.mode.rawValue)): \(target.argv.joined(separator: " "))")
         if let note = target.note { logger.warning("pid \(target.pid): \(note)") }
         return .attached
     }
 
+    /// The MLOPS ids in `pid`'s environment: two bounded reads, once per attach or exec.
+    private func readIdentity(_ pid: Int32) {
+        guard configuration.readEnvironment else { return }
+        func value(_ name: String) -> String? {
+            guard let v = (try? proc.environment(pid, name)) ?? nil, !v.isEmpty else { return nil }
+            return v.count > Self.maxIdentityCharacters ? String(v.prefix(Self.maxIdentityCharacters)) + "…" : v
+        }
+        mlopsDeploymentID = value("MLOPS_DEPLOYMENT_ID")
+        mlopsModelID = value("MLOPS_MODEL_ID")
+    }
+
+    static let maxIdentityCharacters = 256
+
     private func detach(message: String, now: UInt64) {
         root = nil
         mode = nil
+        mlopsDeploymentID = nil
+        mlopsModelID = nil
         rootCmdline = nil
         rootCmdlineBytes = []
         self.message = message
@@ -290,6 +310,7 @@ final class TargetTracker {
             message = nil
         }
         current.cmdline = argv
+        readIdentity(current.pid)
         counters.nextGeneration()
         logger.info("DRUM root \(current.pid) exec'd: now \(mode?.rawValue ?? "?") \(argv.joined(separator: " "))")
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DaemonCore
+import BuildInfo
 
 @main
 struct DrumMonitor: AsyncParsableCommand {
@@ -7,6 +8,7 @@ struct DrumMonitor: AsyncParsableCommand {
         commandName: "drum-monitor",
         abstract: "Watches a DataRobot DRUM model server's memory and CPU and serves them over a Unix socket.",
         discussion: ExitStatus.helpSection,
+        version: BuildInfo.versionLine,
         subcommands: [ServeCommand.self, SampleCommand.self, QueryCommand.self, CheckConfigCommand.self]
     )
 }

@@ -106,6 +106,34 @@ import Testing
                  error: "FILE:1: key 'interval': not valid YAML: while scanning a plain scalar: found a tab character that violates indentation"),
         YAMLCase(name: "a control character", text: "interval: 1s\nsocket_group: a\u{1}b\n",
                  error: "FILE:2: key 'socket_group': not valid YAML: control characters are not allowed"),
+        // Issue 17: labels are a mapping; metrics_listen an IP literal and a port; textfile a .prom file.
+        YAMLCase(name: "labels as a block mapping", text: "labels:\n  deployment: fraud-v2\n  model: \"xgb, v3\"\n",
+                 shows: ["labels: deployment=fraud-v2,model=xgb, v3"]),
+        YAMLCase(name: "labels as a flow mapping", text: "labels: {team: ml}\n", shows: ["labels: team=ml"]),
+        YAMLCase(name: "no labels", text: "labels: {}\n", shows: ["labels: "]),
+        YAMLCase(name: "a label name Prometheus refuses", text: "labels:\n  2fast: x\n",
+                 error: "FILE:2: key 'labels': label name '2fast' is not a Prometheus label name (letters, digits and _, not starting with a digit)"),
+        YAMLCase(name: "a label name /metrics uses itself", text: "labels:\n  role: x\n",
+                 error: "FILE:2: key 'labels': label name 'role' is one /metrics uses itself (cgroup, cgroup_version, generation, instance, job, kind, mlops_deployment_id, mlops_model_id, mode, revision, role, root_pid, source, version)"),
+        YAMLCase(name: "a reserved label name", text: "labels: {__name__: x}\n",
+                 error: "FILE:1: key 'labels': label name '__name__': names starting with __ are reserved by Prometheus"),
+        YAMLCase(name: "a label list", text: "labels: [a, b]\n", error: "FILE:1: key 'labels': value must be a mapping of 'name: value' lines"),
+        YAMLCase(name: "a nested label value", text: "labels:\n  a: {b: c}\n", error: "FILE:2: key 'labels': each entry must be 'name: value'"),
+        YAMLCase(name: "metrics_listen on IPv4 loopback", text: "metrics_listen: 127.0.0.1:10042\n", shows: ["metrics_listen: 127.0.0.1:10042"]),
+        YAMLCase(name: "metrics_listen on IPv6 loopback", text: "metrics_listen: \"[::1]:9999\"\n", shows: ["metrics_listen: [::1]:9999"]),
+        YAMLCase(name: "metrics_listen off", text: "metrics_listen: \"\"\n", shows: ["metrics_listen: "]),
+        YAMLCase(name: "metrics_listen by host name", text: "metrics_listen: localhost:10042\n",
+                 error: "FILE:1: key 'metrics_listen': must be an IP address and a port, like 127.0.0.1:10042 or [::1]:10042 (empty: no TCP listener); got 'localhost:10042'"),
+        YAMLCase(name: "metrics_listen without a port", text: "metrics_listen: 127.0.0.1\n",
+                 error: "FILE:1: key 'metrics_listen': must be an IP address and a port, like 127.0.0.1:10042 or [::1]:10042 (empty: no TCP listener); got '127.0.0.1'"),
+        YAMLCase(name: "metrics_listen port 0", text: "metrics_listen: 127.0.0.1:0\n",
+                 error: "FILE:1: key 'metrics_listen': must be an IP address and a port, like 127.0.0.1:10042 or [::1]:10042 (empty: no TCP listener); got '127.0.0.1:0'"),
+        YAMLCase(name: "a textfile node_exporter would not read", text: "textfile: /var/lib/prometheus/node-exporter/drum.txt\n",
+                 error: "FILE:1: key 'textfile': must name a file ending in .prom (node_exporter's textfile collector reads only those); got '/var/lib/prometheus/node-exporter/drum.txt'"),
+        YAMLCase(name: "a textfile and its interval", text: "textfile: /var/lib/prometheus/node-exporter/drum-monitor.prom\ntextfile_interval: 30s\n",
+                 shows: ["textfile: /var/lib/prometheus/node-exporter/drum-monitor.prom", "textfile_interval: 30s"]),
+        YAMLCase(name: "a textfile interval below a second", text: "textfile_interval: 100ms\n",
+                 error: "FILE:1: key 'textfile_interval': must be at least 1s, got '100ms'"),
         YAMLCase(name: "nesting deeper than 1000", text: "interval: " + String(repeating: "[", count: 2000) + "\n",
                  error: "FILE:1: key 'interval': not valid YAML: while parsing: Maximum nesting level reached, set with yaml_set_max_nest_level())"),
     ]
@@ -157,6 +185,23 @@ import Testing
     }
 
     /// A socket every local user may write works, with a warning; the default does not warn.
+    /// Environment and flags take labels as name=value pairs.
+    @Test func labelsFromTheEnvironment() throws {
+        let config = try ConfigLoader(file: nil, fileRequired: false, environment: ["DRUM_MONITOR_LABELS": "team=ml,deployment=a=b"],
+                                      flags: [:]).load()
+        #expect(config.labels == [MetricLabel(name: "team", value: "ml"), MetricLabel(name: "deployment", value: "a=b")])
+        #expect(throws: ConfigErrors.self) {
+            try ConfigLoader(file: nil, fileRequired: false, environment: [:], flags: ["labels": "team"]).load()
+        }
+    }
+
+    @Test func aMetricsListenerBeyondLoopbackIsWarnedAbout() throws {
+        let open = try ConfigLoader(file: nil, fileRequired: false, environment: [:], flags: ["metrics_listen": "0.0.0.0:10042"]).load()
+        #expect(open.warnings.contains { $0.hasPrefix("metrics_listen 0.0.0.0:10042 is not a loopback address") })
+        let loopback = try ConfigLoader(file: nil, fileRequired: false, environment: [:], flags: ["metrics_listen": "127.0.0.1:10042"]).load()
+        #expect(loopback.warnings.isEmpty)
+    }
+
     @Test func worldWritableSocketIsWarnedAbout() throws {
         #expect(try ConfigFile("socket_mode: \"0666\"\n").load().get().warnings
                 == ["socket_mode 0666 lets every local user query the daemon and take its connections; 0660 with socket_group limits it to a group"])

@@ -58,13 +58,15 @@ enum HTTP {
     }
 
     /// One request on a connected socket (closed afterwards), `connection: close`, read to EOF.
-    static func exchange(fd: Int32, method: String, target: String, body: [UInt8] = [], timeout: Int = 10) throws(HTTPError) -> HTTPAnswer {
+    static func exchange(fd: Int32, method: String, target: String, body: [UInt8] = [], headers: [String] = [],
+                         timeout: Int = 10) throws(HTTPError) -> HTTPAnswer {
         defer { close(fd) }
         var tv = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var head = "\(method) \(target) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
         if method != "GET" || !body.isEmpty { head += "Content-Length: \(body.count)\r\nContent-Type: text/plain\r\n" }
+        for header in headers { head += header + "\r\n" }
         let request = Array((head + "\r\n").utf8) + body
         var sent = 0
         while sent < request.count {
@@ -119,7 +121,26 @@ enum HTTP {
         try exchange(fd: connectUnix(path), method: "GET", target: target, timeout: timeout)
     }
 
-    static func request(port: UInt16, _ method: String, _ target: String, body: [UInt8] = [], timeout: Int = 30) throws(HTTPError) -> HTTPAnswer {
-        try exchange(fd: connectTCP(port: port), method: method, target: target, body: body, timeout: timeout)
+    static func request(port: UInt16, _ method: String, _ target: String, body: [UInt8] = [], headers: [String] = [],
+                        timeout: Int = 30) throws(HTTPError) -> HTTPAnswer {
+        try exchange(fd: connectTCP(port: port), method: method, target: target, body: body, headers: headers, timeout: timeout)
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed).
+    static func freePort() throws -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw HTTPError(description: "socket: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { a in
+                Glibc.bind(fd, a, length) == 0 && getsockname(fd, a, &length) == 0
+            }
+        }
+        guard ok else { throw HTTPError(description: "bind 127.0.0.1:0: \(String(cString: strerror(errno)))") }
+        return UInt16(bigEndian: addr.sin_port)
     }
 }

@@ -191,6 +191,48 @@ import Glibc
         }
     }
 
+    /// A file written before `memory_interval_peak_exact` existed (every metric before it, in
+    /// their order) is migrated by name: every value comes back, the new metric is absent in its
+    /// samples (never 0), and samples appended after it have it.
+    @Test func aFileWithoutTheIntervalPeakExactnessIsMigratedWithTheColumnAbsent() throws {
+        defer { dir.remove() }
+        let path = dir.file()
+        let before = Metric.allCases.filter { $0 != .memoryIntervalPeakExact }
+        #expect(before.map(\.rawValue) == Array(0..<(Metric.count - 1)), "the new metric is the last")
+        let metrics = before.map { FileHeader.FileMetric(name: $0.name, scale: MetricCodec($0).scale) }
+        try writeFile(path, metrics: metrics, capacity: 100, samples: (1...20).map { Samples.make($0) }) { sample, m in
+            sample.values[before[m]]
+        }
+        migrateAndAppend(path, from: before.count)
+        // The migrated file has this build's layout: opened again (the first daemon gone), it is
+        // adopted in place.
+        let again = open(path, mono: 30 * Samples.interval).1
+        #expect(again.adopted?.count == 21 && again.adopted?.migratedFrom == nil, "\(again.notes)")
+    }
+
+    private func migrateAndAppend(_ path: String, from metricCount: Int) {
+        let (history, opening) = open(path, mono: 21 * Samples.interval)
+        #expect(opening.persistence == .file(path: path))
+        #expect(opening.adopted?.count == 20 && opening.adopted?.lastSequence == 20)
+        #expect(opening.adopted?.migratedFrom?.contains("\(metricCount) metrics") == true, "\(opening.notes)")
+        let adopted = history.samples(after: 0, limit: 100).samples
+        #expect(adopted.count == 20)
+        for (k, s) in adopted.enumerated() {
+            var expected = kept(Samples.make(k + 1))
+            expected.values[.memoryIntervalPeakExact] = nil
+            #expect(s == expected)
+        }
+        let range = { (a: Int, b: Int) in WindowSpec.range(fromWallNanos: Samples.make(a).wallNanos, toWallNanos: Samples.make(b).wallNanos) }
+        #expect(history.window(range(1, 20))[.memoryIntervalPeakExact] == nil)
+        #expect(history.window(range(1, 20))[.memoryCurrent] != nil)
+
+        var next = Samples.make(21)
+        next.values[.memoryIntervalPeakExact] = 1
+        history.append(next, detail: Samples.detail)
+        let stats = history.window(range(15, 21))[.memoryIntervalPeakExact]
+        #expect(stats?.count == 1 && stats?.min == 1)
+    }
+
     /// Writes a history file with the given metric list, through the store itself.
     private func writeFile(_ path: String, metrics: [FileHeader.FileMetric], capacity: Int, samples: [Sample],
                            value: (Sample, Int) -> Double?) throws {

@@ -47,6 +47,15 @@ import Glibc
         return Sample(sequence: UInt64(seq), wallNanos: Int64(seq), monoNanos: UInt64(seq) * 1_000_000, generation: 1, values: v)
     }
 
+    /// Issue 15 requirement 1: at most 160 bytes per held sample for the first 16 metrics, plus
+    /// at most 8 for each metric added since (`memory_oom_events`, `memory_interval_peak_exact`),
+    /// everything included (`bytesNeeded`, checked against the allocator below), at 1,000,000
+    /// samples.
+    @Test func aHeldSampleCostsAtMost160BytesPlus8PerAddedMetric() {
+        let perSample = Double(History.bytesNeeded(capacity: 1_000_000)) / 1_000_000
+        #expect(perSample <= 160 + 8 * Double(Metric.count - 16), "\(perSample) bytes per sample for \(Metric.count) metrics")
+    }
+
     /// `bytesNeeded` is what a history really allocates, measured by the allocator, within 2 %
     /// (the check refuses configurations by it, so it must not understate), and it is all
     /// allocated when the history is made.

@@ -54,7 +54,18 @@ import SampleModel
                 var all: [Held] = []
                 var covered = false
                 for run in runs {
-                    let matched = run.indices.filter { run[$0].sample.wallNanos > t1 && run[$0].sample.wallNanos - i < t2 }
+                    // A sample stands for the time since the one before it in its run; the
+                    // first for (t − interval, t]; one after a gap for at most that; where the
+                    // wall clock moved more than the timeline (by over half an interval) for the
+                    // timeline's length.
+                    func start(_ j: Int) -> Int64 {
+                        let s = run[j].sample
+                        guard j > run.startIndex else { return s.wallNanos - i }
+                        let p = run[j - 1].sample
+                        let reach = run[j].gap ? i : Int64(s.monoNanos - p.monoNanos) + i / 2
+                        return max(p.wallNanos, s.wallNanos - reach)
+                    }
+                    let matched = run.indices.filter { run[$0].sample.wallNanos > t1 && start($0) < t2 }
                     guard let a = matched.first, let b = matched.last else { continue }
                     all += matched.map { run[$0] }
                     let startHeld = run[a].sample.wallNanos - i <= t1 || (a > run.startIndex && !run[a].gap)

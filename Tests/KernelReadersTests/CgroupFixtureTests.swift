@@ -254,6 +254,8 @@ import Testing
         #expect(r.oomEvents == .value(2))
         #expect(r.pressureSomeAvg10 == .value(0.5))
         #expect(r.pressureFullAvg10 == .value(0.2))
+        #expect(r.pressureSomeTotalMicros == .value(100))
+        #expect(r.pressureFullTotalMicros == .value(10))
     }
 
     @Test func v2WithoutMemoryPeakFallsBackAndSaysWhy() throws {

@@ -45,6 +45,7 @@ import TestSupport
                     _ = try? HostMemory.parse(b, path: "/proc/meminfo")
                     _ = try? Parse.keyValueLines(b, path: "memory.stat") { _, _ in }
                     _ = try? PressureFile.avg10(b, line: "some", path: "memory.pressure")
+                    _ = try? PressureFile.total(b, line: "full", path: "memory.pressure")
                     _ = try? ProcChildren.parse(b, path: "children")
                     _ = try? Parse.singleUnsigned(b, path: "memory.current")
                     _ = try? Parse.singleSigned(b, path: "cpu.cfs_quota_us")

@@ -140,6 +140,15 @@ private func statLine(comm: String, pid: Int = 42) -> [UInt8] {
         let full = try bytes.withUnsafeBufferPointer { b throws(KernelFileError) in try PressureFile.avg10(b, line: "full", path: "p") }
         #expect(some == 1.5)
         #expect(full == 0.25)
+        // Issue 17: the totals (µs) are counters for rates at any scrape interval.
+        let someTotal = try bytes.withUnsafeBufferPointer { b throws(KernelFileError) in try PressureFile.total(b, line: "some", path: "p") }
+        let fullTotal = try bytes.withUnsafeBufferPointer { b throws(KernelFileError) in try PressureFile.total(b, line: "full", path: "p") }
+        #expect(someTotal == 12 && fullTotal == 3)
+        #expect(throws: KernelFileError.self) {
+            _ = try Array("some avg10=0.00 total=1.5\n".utf8).withUnsafeBufferPointer { b throws(KernelFileError) in
+                try PressureFile.total(b, line: "some", path: "p")
+            }
+        }
     }
 
     @Test func children() throws {

@@ -200,6 +200,36 @@ final class HybridCgroupFixture {
         #expect(driver.tick(42).0[.cgroupCPU] != nil)
         #expect(driver.tick(43, generation: 2).0[.cgroupCPU] != nil)
     }
+
+    /// `memory_interval_peak_exact` per sample (issues 13 and 15): 1 when the interval peak is
+    /// exact, 0 when it is a lower bound, absent (with the interval peak's reason) when there is
+    /// no interval peak. On v1 it is exact when the lifetime peak rose during the interval.
+    @Test func theIntervalPeaksExactnessIsAMetricOfEverySample() throws {
+        let f = try HybridCgroupFixture()
+        try f.cgroup("/A", limit: 200 << 20, quotaUs: -1, usage: 10 << 20)
+        try f.place(memory: "/A", cpu: "/A")
+        let driver = try WatcherDriver(paths: f.paths)
+        let pid = HybridCgroupFixture.pid
+        // The first reading has no earlier lifetime peak to compare with: a lower bound.
+        var (values, detail) = driver.tick(pid)
+        #expect(values[.memoryIntervalPeak] == Double(10 << 20) && values[.memoryIntervalPeakExact] == 0)
+        #expect(detail.intervalPeakExact == false)
+        // The lifetime peak rose in this interval: exact.
+        try f.write("sys/fs/cgroup/memory/A/memory.max_usage_in_bytes", "\(50 << 20)\n")
+        (values, detail) = driver.tick(pid)
+        #expect(values[.memoryIntervalPeak] == Double(50 << 20) && values[.memoryIntervalPeakExact] == 1)
+        #expect(detail.intervalPeakExact == true)
+        // It did not rise again: a lower bound.
+        (values, _) = driver.tick(pid)
+        #expect(values[.memoryIntervalPeak] == Double(10 << 20) && values[.memoryIntervalPeakExact] == 0)
+        // No interval peak (the cgroup's files are gone): absent, never 0, with the same reason.
+        try f.place(memory: "/gone", cpu: "/A")
+        #expect(driver.ticks(upTo: 10, pid) { _, d in d.cgroup?.path == "/gone" } != nil)
+        (values, detail) = driver.tick(pid)
+        #expect(values[.memoryIntervalPeak] == nil && values[.memoryIntervalPeakExact] == nil)
+        #expect(detail.unavailable[.memoryIntervalPeakExact] != nil)
+        #expect(detail.unavailable[.memoryIntervalPeakExact] == detail.unavailable[.memoryIntervalPeak])
+    }
 }
 
 /// The watcher on real v1 cgroups (root): the moves and removals of issue 11 items 18 and 19,

@@ -11,6 +11,8 @@ final class Recorder: Sendable {
     final class Store: Sendable {
         let latest = Mutex<(Sample, SampleDetail)?>(nil)
         let all = Mutex<[Sample]>([])
+        /// Every sample's tree CPU counter (issue 17), where it had one.
+        let treeCPU = Mutex<[UInt64]>([])
     }
     let store = Store()
     let loop: SamplingLoop
@@ -21,6 +23,7 @@ final class Recorder: Sendable {
         loop = SamplingLoop(sampler: sampler, intervalNanos: 100_000_000) { sample, detail in
             store.latest.withLock { $0 = (sample, detail) }
             store.all.withLock { $0.append(sample) }
+            if let ticks = detail.counters.treeCPUTicks { store.treeCPU.withLock { $0.append(ticks) } }
         }
         loop.start()
     }

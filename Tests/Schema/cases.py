@@ -24,7 +24,8 @@ class Case:
     status: int
     # For 400: the parameters the error message must name, each in single quotes.
     names: Tuple[str, ...] = ()
-    # How the request is sent (see SENDERS in check_api.py): "plain", "body" (Content-Length: 5),
+    # How the request is sent (see request_bytes in check_api.py): "plain", "accept:TYPES" (an
+    # Accept header), "body" (Content-Length: 5),
     # "chunked", "big-body" (Content-Length: 20000, more than max_head_bytes), "big-head" (a head
     # over max_head_bytes), "trickle" (a head that never completes), "garbage" (not HTTP),
     # "upgrade" (Connection: Upgrade, Upgrade: websocket; the daemon answers, then closes).
@@ -83,10 +84,13 @@ CASES = [case for target in PATHS.values() for case in per_path_cases(target)] +
     # /v1/window over a wall-clock range (issue 15): anywhere, before the history, instants.
     Case("GET", "/v1/window?from=2024-01-01T00:00:00Z&to=2033-01-01T00:00:00Z", 200,
          check=lambda b: b["window"]["samples"] >= 5 and not b["window"]["covered"]
-         and b["window"]["from"] == "2024-01-01T00:00:00.000Z" and b["window"]["samples_requested"] is None),
+         and b["window"]["from"] == "2024-01-01T00:00:00.000Z" and b["window"]["samples_requested"] is None
+         and isinstance(b["window"]["from_generation"], int) and isinstance(b["window"]["to_generation"], int)
+         and b["fields"]["memory_interval_peak_exact"]["count"] == b["fields"]["memory_interval_peak_bytes"]["count"]),
     Case("GET", "/v1/window?from=1700000000.5&to=1700000001", 200,
          check=lambda b: b["window"]["samples"] == 0 and not b["window"]["covered"]
-         and b["window"]["from_unix_ns"] == 1700000000500000000 and b["fields"]["memory_current_bytes"]["count"] == 0),
+         and b["window"]["from_unix_ns"] == 1700000000500000000 and b["fields"]["memory_current_bytes"]["count"] == 0
+         and b["window"]["from_generation"] is None and b["window"]["to_generation"] is None),
     Case("GET", "/v1/window?from=1700000000&to=1700000000", 200, check=lambda b: b["window"]["seconds"] == 0),
     Case("GET", "/v1/window?seconds=60&end=2030-01-01T02:00:00%2B02:00", 200,
          check=lambda b: b["window"]["seconds"] == 60 and b["window"]["to"] == "2030-01-01T00:00:00.000Z"),
@@ -116,7 +120,8 @@ CASES = [case for target in PATHS.values() for case in per_path_cases(target)] +
     Case("GET", "/v1/window?seconds=1&step=2", 400, names=("step",)),
     Case("GET", "/v1/window?=1", 400),
     # /v1/samples
-    Case("GET", "/v1/samples?since=1&limit=2", 200, check=lambda b: b["truncated"] and len(b["samples"]) == 2),
+    Case("GET", "/v1/samples?since=1&limit=2", 200, check=lambda b: b["truncated"] and len(b["samples"]) == 2
+         and "memory_interval_peak_exact" in b["fields"]),
     Case("GET", "/v1/samples?limit=10000", 200),
     Case("GET", "/v1/samples?since=18446744073709551615", 200,
          check=lambda b: b["samples"] == [] and b["next_since"] == 18446744073709551615),
@@ -148,6 +153,9 @@ CASES = [case for target in PATHS.values() for case in per_path_cases(target)] +
     Case("GET", "/stats/?x=1", 400, names=("x",)),
     Case("GET", "/stats?x", 400, names=("x",)),
     Case("GET", "/metrics?name=up", 400, names=("name",)),
+    # Issue 17: OpenMetrics when Accept asks for it as Prometheus does; 0.0.1 when only that is asked for.
+    Case("GET", "/metrics", 200, send="accept:application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"),
+    Case("GET", "/metrics", 200, send="accept:application/openmetrics-text; version=0.0.1"),
     # Requests no operation matches (x-unmatched-requests in the document).
     Case("GET", "/v2/snapshot", 404),
     Case("HEAD", "/nope", 404),

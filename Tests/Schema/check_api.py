@@ -191,6 +191,8 @@ def request_bytes(case):
     if case.send == "upgrade":
         return (f"{case.method} {case.target} HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\n"
                 "Upgrade: websocket\r\n\r\n").encode()
+    if case.send.startswith("accept:"):
+        return (head + f"Accept: {case.send[len('accept:'):]}\r\n\r\n").encode()
     if case.send == "big-head":
         return (head + "X-Padding: " + "a" * (MAX_HEAD_BYTES + 100) + "\r\n\r\n").encode()
     if case.send == "trickle":
@@ -235,28 +237,48 @@ PROMETHEUS_LABELS = r'\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\}'
 PROMETHEUS_VALUE = r"(?:(?i:nan|[+-]?inf(?:inity)?)|[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
 PROMETHEUS_SAMPLE = re.compile(rf"^({PROMETHEUS_NAME})(?:{PROMETHEUS_LABELS})? {PROMETHEUS_VALUE}(?: -?[0-9]+)?$")
 PROMETHEUS_COMMENT = re.compile(rf"^# (?:HELP ({PROMETHEUS_NAME}) .*|TYPE ({PROMETHEUS_NAME}) (counter|gauge|histogram|summary|untyped))$")
+OPENMETRICS_COMMENT = re.compile(rf"^# (?:HELP ({PROMETHEUS_NAME}) .*|TYPE ({PROMETHEUS_NAME}) (counter|gauge|info|unknown)|UNIT ({PROMETHEUS_NAME}) [a-z_]+)$")
 
 
-def check_prometheus_text(body):
+def check_prometheus_text(body, openmetrics=False):
+    """The text format 0.0.4, or OpenMetrics (a sample's family is its name less _total/_info;
+    `# EOF` last). Every family has HELP and TYPE before its samples; no NaN; the families a
+    watched tree has are there."""
     text = body.decode("utf-8")
     if not text.endswith("\n"):
         raise Failure("exposition does not end with a newline")
-    typed, samples = set(), []
-    for number, line in enumerate(text.splitlines(), 1):
+    lines = text.splitlines()
+    if openmetrics:
+        if lines[-1:] != ["# EOF"]:
+            raise Failure("OpenMetrics without # EOF as its last line")
+        lines = lines[:-1]
+    pattern = OPENMETRICS_COMMENT if openmetrics else PROMETHEUS_COMMENT
+    typed, helped, samples = {}, set(), []
+    for number, line in enumerate(lines, 1):
         if not line:
-            continue
-        comment = PROMETHEUS_COMMENT.match(line)
+            raise Failure(f"line {number} is empty")
+        comment = pattern.match(line)
         if comment:
+            if comment.group(1):
+                helped.add(comment.group(1))
             if comment.group(2):
-                typed.add(comment.group(2))
+                typed[comment.group(2)] = comment.group(3)
             continue
         sample = PROMETHEUS_SAMPLE.match(line)
         if not sample:
-            raise Failure(f"line {number} is not Prometheus text: {line!r}")
-        if sample.group(1) not in typed:
-            raise Failure(f"line {number}: {sample.group(1)} has no # TYPE line before it")
-        samples.append(sample.group(1))
-    for name in ("drum_monitor_sampler_ticks", "drum_monitor_memory_current_bytes"):
+            raise Failure(f"line {number} is not {'OpenMetrics' if openmetrics else 'Prometheus text'}: {line!r}")
+        name = sample.group(1)
+        family = name
+        if openmetrics:
+            family = re.sub(r"_(total|info)$", "", name)
+            if family != name and typed.get(family) not in ("counter", "info"):
+                raise Failure(f"line {number}: {name} is not a sample of a counter or info family")
+        if family not in typed or family not in helped:
+            raise Failure(f"line {number}: {name} has no # TYPE and # HELP before it")
+        if line.rsplit(" ", 1)[-1].lower() == "nan":
+            raise Failure(f"line {number}: NaN (an unknown value must be left out): {line!r}")
+        samples.append(name)
+    for name in ("drum_monitor_sampler_ticks_total", "drum_monitor_memory_current_bytes", "drum_monitor_tree_cpu_seconds_total"):
         if name not in samples:
             raise Failure(f"no {name} in the exposition")
 
@@ -319,6 +341,9 @@ def validate_answer(document, case, answer):
         return body
     if media_type.startswith("text/plain"):
         check_prometheus_text(answer.body)
+        return None
+    if media_type.startswith("application/openmetrics-text"):
+        check_prometheus_text(answer.body, openmetrics=True)
         return None
     raise Failure(f"no check for media type {media_type}")
 

@@ -2,6 +2,7 @@
 # Build (or reuse) the Debian bookworm VM image used by the system tests.
 #
 #   Tests/System/vm-image.sh        -> prints the image directory on stdout
+#   DRUM_VM_EXTRA_PACKAGES="a b" Tests/System/vm-image.sh   the same with more packages
 #
 # The image directory holds: vmlinuz, initrd.img, rootfs.ext4 (raw, 1 GiB, never
 # written to: every run boots a fresh qcow2 overlay of it).
@@ -16,8 +17,11 @@ set -euo pipefail
 CACHE=${DRUM_VM_CACHE:-/var/cache/drum-monitor-vm}
 SUITE=bookworm
 # Kernel 6.12 (bookworm-backports) for per-file-descriptor memory.peak reset.
-# python3 (not just python3-minimal): the guest test needs json and http.client.
-PACKAGES="systemd systemd-sysv udev dbus kmod procps python3 libyaml-0-2 linux-image-cloud-amd64/$SUITE-backports"
+# python3 (not just python3-minimal): the guest test needs json and http.client; passwd: useradd.
+# DRUM_VM_EXTRA_PACKAGES: the drum-monitor package's Depends (system-test.sh reads them from the
+# .deb): the guest has no network, so `apt install ./drum-monitor_*.deb` must find them installed.
+PACKAGES="systemd systemd-sysv udev dbus kmod procps python3 passwd linux-image-cloud-amd64/$SUITE-backports ${DRUM_VM_EXTRA_PACKAGES:-}"
+PACKAGES=$(echo $PACKAGES)  # one space between names: part of the cache key
 
 log() { echo "vm-image: $*" >&2; }
 

@@ -122,8 +122,23 @@ public struct ConfigLoader: Sendable {
                 problems.append(ConfigProblem(source: path, line: line, key: name, message: "given twice"))
                 continue
             }
+            if case .mapping(let entries) = valueNode.content, let applyPairs = key.applyPairs {
+                var pairs: [(String, String)] = []
+                for (k, v) in entries {
+                    guard case .scalar(let label, _) = k.content, case .scalar(let text, _) = v.content else {
+                        problems.append(ConfigProblem(source: path, line: k.line, key: name, message: "each entry must be 'name: value'"))
+                        continue
+                    }
+                    pairs.append((label, text))
+                }
+                do { try applyPairs(&config, pairs) } catch {
+                    problems.append(ConfigProblem(source: path, line: valueNode.line, key: name, message: error.message))
+                }
+                continue
+            }
             guard case .scalar(let value, let plain) = valueNode.content else {
-                problems.append(ConfigProblem(source: path, line: valueNode.line, key: name, message: "value must be a single value, not a list or mapping"))
+                let what = key.applyPairs == nil ? "a single value, not a list or mapping" : "a mapping of 'name: value' lines"
+                problems.append(ConfigProblem(source: path, line: valueNode.line, key: name, message: "value must be \(what)"))
                 continue
             }
             let isNull = plain && ["", "~", "null", "Null", "NULL"].contains(value)

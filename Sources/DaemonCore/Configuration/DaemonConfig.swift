@@ -29,6 +29,14 @@ public struct DaemonConfig: Equatable, Sendable {
     var idleTimeoutSeconds = 30.0
     var headTimeoutSeconds = 10.0
     var maxHeadBytes = 8192
+    /// The opt-in TCP listener for /metrics and /healthz (nil: none). Under systemd the socket
+    /// comes from drum-monitor-metrics.socket instead.
+    var metricsListen: MetricsAddress?
+    /// Labels on every series of /metrics, in the order given.
+    var labels: [MetricLabel] = []
+    /// node_exporter textfile output (nil: none), rewritten every `textfileIntervalSeconds`.
+    var textfile: String?
+    var textfileIntervalSeconds = 15.0
     var eventRingSize = History.defaultEventCapacity
     var events = EventSettings()
 
@@ -93,6 +101,9 @@ public struct DaemonConfig: Equatable, Sendable {
         let help: String
         let apply: @Sendable (inout DaemonConfig, String) throws(ValueError) -> Void
         let show: @Sendable (DaemonConfig) -> String
+        /// For a key whose YAML value is a mapping (`labels`): the pairs, in file order. Such a
+        /// key also takes `name=value,name=value` text (environment, command line) in `apply`.
+        var applyPairs: (@Sendable (inout DaemonConfig, [(String, String)]) throws(ValueError) -> Void)? = nil
 
         var flag: String { "--" + name.split(separator: "_").joined(separator: "-") }
     }
@@ -117,7 +128,7 @@ public struct DaemonConfig: Equatable, Sendable {
             guard let m = mode_t(v, radix: 8), m <= 0o777 else { throw ValueError(message: "must be an octal mode like 0660, got '\(v)'") }
             c.socketMode = m
         }, show: { "0" + String($0.socketMode, radix: 8) }),
-        Key(name: "socket_group", help: "group owning the socket file (empty: the daemon's)", apply: { c, v throws(ValueError) in
+        Key(name: "socket_group", help: "group owning the socket file (empty: drum-monitor if that group exists, else the daemon's)", apply: { c, v throws(ValueError) in
             guard v.isEmpty || GroupLookup.exists(v) else {
                 throw ValueError(message: "no group '\(v)' on this host (see getent group); the socket could not be given to it")
             }
@@ -181,6 +192,37 @@ public struct DaemonConfig: Equatable, Sendable {
         Key(name: "max_head_bytes", help: "answer 431 to request heads larger than this", apply: { c, v throws(ValueError) in
             c.maxHeadBytes = try integer(v, 256...1_048_576)
         }, show: { String($0.maxHeadBytes) }),
+        Key(name: "metrics_listen", help: "TCP address for GET /metrics and /healthz, e.g. 127.0.0.1:\(MetricsAddress.defaultPort) (empty: none; under systemd use drum-monitor-metrics.socket)", apply: { c, v throws(ValueError) in
+            guard !v.isEmpty else { c.metricsListen = nil; return }
+            guard let (host, port) = TCPAddressText.parse(v) else {
+                throw ValueError(message: "must be an IP address and a port, like 127.0.0.1:\(MetricsAddress.defaultPort) or [::1]:\(MetricsAddress.defaultPort) (empty: no TCP listener); got '\(v)'")
+            }
+            c.metricsListen = MetricsAddress(host: host, port: port)
+        }, show: { $0.metricsListen?.description ?? "" }),
+        Key(name: "labels", help: "labels on every /metrics series: a mapping in the file, name=value,name=value in flags", apply: { c, v throws(ValueError) in
+            var pairs: [(String, String)] = []
+            for item in v.split(separator: ",", omittingEmptySubsequences: true) {
+                guard let eq = item.firstIndex(of: "=") else {
+                    throw ValueError(message: "must be name=value pairs separated by commas (a mapping in the file); got '\(item)'")
+                }
+                pairs.append((String(item[..<eq]), String(item[item.index(after: eq)...])))
+            }
+            c.labels = try MetricLabel.validated(pairs)
+        }, show: { $0.labels.map { "\($0.name)=\($0.value)" }.joined(separator: ",") }, applyPairs: { c, pairs throws(ValueError) in
+            c.labels = try MetricLabel.validated(pairs)
+        }),
+        Key(name: "textfile", help: "write /metrics to this .prom file for node_exporter's textfile collector (empty: none)", apply: { c, v throws(ValueError) in
+            guard !v.isEmpty else { c.textfile = nil; return }
+            guard v.hasPrefix("/") else { throw ValueError(message: "must be an absolute path, got '\(v)'") }
+            guard v.hasSuffix(".prom"), !v.hasSuffix("/.prom") else {
+                throw ValueError(message: "must name a file ending in .prom (node_exporter's textfile collector reads only those); got '\(v)'")
+            }
+            guard v.utf8.count < 4000 else { throw ValueError(message: "is too long (\(v.utf8.count) bytes)") }
+            c.textfile = v
+        }, show: { $0.textfile ?? "" }),
+        Key(name: "textfile_interval", help: "how often the textfile is rewritten", apply: { c, v throws(ValueError) in
+            c.textfileIntervalSeconds = try duration(v, atLeast: 1)
+        }, show: { DurationText.format(seconds: $0.textfileIntervalSeconds) }),
     ] + eventKeys
 
     /// Event detection (issue 14): the ring's size and the thresholds.
@@ -276,6 +318,10 @@ public struct DaemonConfig: Equatable, Sendable {
     /// Settings that work but are probably not meant (check-config prints them; serve logs them).
     public var warnings: [String] {
         var warnings: [String] = []
+        if let listen = metricsListen, !TCPAddressText.isLoopback(listen.host) {
+            warnings.append("metrics_listen \(listen) is not a loopback address: anyone who can reach it can read /metrics "
+                            + "(the watched cgroup's path, the configured labels); put a firewall or an authenticating proxy in front")
+        }
         if socketMode & 0o002 != 0 {
             warnings.append("socket_mode \(Self.key(named: "socket_mode")!.show(self)) lets every local user query the daemon and take its connections; "
                             + "0660 with socket_group limits it to a group")
@@ -283,10 +329,87 @@ public struct DaemonConfig: Equatable, Sendable {
         return warnings
     }
 
-    var serverListen: ServerConfiguration.Listen { .path(socket, mode: socketMode, group: socketGroup) }
+    /// The group that may query the daemon, created by the package and `make install`
+    /// (systemd/drum-monitor.sysusers); the socket's group when `socket_group` is empty and it exists.
+    static let readerGroup = "drum-monitor"
+
+    var serverListen: ServerConfiguration.Listen {
+        .path(socket, mode: socketMode, group: socketGroup ?? (getgrnam(Self.readerGroup) != nil ? Self.readerGroup : nil))
+    }
 
     func server(listen: ServerConfiguration.Listen) -> ServerConfiguration {
         ServerConfiguration(listen: listen, maxConnections: maxConnections, idleTimeoutSeconds: idleTimeoutSeconds,
                             headTimeoutSeconds: headTimeoutSeconds, maxHeadBytes: maxHeadBytes)
+    }
+
+    /// The metrics listener: the query server's limits, with fewer connections (scrapers hold
+    /// one each).
+    func metricsServer(listen: ServerConfiguration.Listen) -> ServerConfiguration {
+        var configuration = ServerConfiguration(listen: listen, maxConnections: min(maxConnections, Self.maximumMetricsConnections),
+                                                idleTimeoutSeconds: idleTimeoutSeconds, headTimeoutSeconds: headTimeoutSeconds,
+                                                maxHeadBytes: maxHeadBytes)
+        configuration.role = .metrics
+        return configuration
+    }
+
+    static let maximumMetricsConnections = 32
+
+    var metricLabels: [(name: String, value: String)] { labels.map { ($0.name, $0.value) } }
+
+    var textfileSettings: TextfileWriter.Settings? {
+        textfile.map { TextfileWriter.Settings(path: $0, intervalSeconds: textfileIntervalSeconds) }
+    }
+}
+
+/// `metrics_listen`: where the TCP listener binds outside systemd.
+public struct MetricsAddress: Equatable, Sendable, CustomStringConvertible {
+    var host: String
+    var port: Int
+
+    /// drum-monitor's port, documented in the README. The Prometheus project's default-port
+    /// allocations list (its GitHub wiki) has no free port left in its 9100–9999 exporter range;
+    /// newer exporters take ports above 10000.
+    public static let defaultPort = 10042
+
+    public var description: String { TCPAddressText.format(host: host, port: port) }
+}
+
+/// One configured label of /metrics.
+public struct MetricLabel: Equatable, Sendable {
+    var name: String
+    var value: String
+
+    static let maximumCount = 32
+    static let maximumValueBytes = 1024
+
+    /// Checks names (Prometheus label names, not `__`-reserved, not a name /metrics uses itself,
+    /// not twice) and values (bounded).
+    static func validated(_ pairs: [(String, String)]) throws(DaemonConfig.ValueError) -> [MetricLabel] {
+        guard pairs.count <= maximumCount else {
+            throw DaemonConfig.ValueError(message: "has \(pairs.count) labels; at most \(maximumCount) (every series carries each)")
+        }
+        var seen = Set<String>()
+        var labels: [MetricLabel] = []
+        for (name, value) in pairs {
+            let bytes = Array(name.utf8)
+            let valid = !bytes.isEmpty && bytes.count <= 100 && bytes.enumerated().allSatisfy { i, b in
+                (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || b == 0x5F || (i > 0 && b >= 0x30 && b <= 0x39)
+            }
+            guard valid else {
+                throw DaemonConfig.ValueError(message: "label name '\(name)' is not a Prometheus label name (letters, digits and _, not starting with a digit)")
+            }
+            guard !name.hasPrefix("__") else {
+                throw DaemonConfig.ValueError(message: "label name '\(name)': names starting with __ are reserved by Prometheus")
+            }
+            guard !MetricLabels.reserved.contains(name) else {
+                throw DaemonConfig.ValueError(message: "label name '\(name)' is one /metrics uses itself (\(MetricLabels.reserved.sorted().joined(separator: ", ")))")
+            }
+            guard seen.insert(name).inserted else { throw DaemonConfig.ValueError(message: "label '\(name)' is given twice") }
+            guard value.utf8.count <= maximumValueBytes else {
+                throw DaemonConfig.ValueError(message: "label '\(name)': the value is \(value.utf8.count) bytes; at most \(maximumValueBytes)")
+            }
+            labels.append(MetricLabel(name: name, value: value))
+        }
+        return labels
     }
 }

@@ -50,21 +50,58 @@ final class SystemdNotifier: Sendable {
         return usec
     }
 
-    /// A listening socket passed by systemd (socket activation). `sd_listen_fds(1)` unsets
-    /// LISTEN_* so that children do not inherit them.
-    func listenDescriptor() throws(SocketActivationError) -> Int32? {
-        let n = sd_listen_fds(1)
-        if n < 0 { throw SocketActivationError(description: "sd_listen_fds failed: \(String(cString: strerror(-n)))") }
-        if n == 0 { return nil }
-        if n > 1 { throw SocketActivationError(description: "systemd passed \(n) sockets; drum-monitor serves exactly one") }
-        let fd = SD_LISTEN_FDS_START
-        guard sd_is_socket_unix(fd, SOCK_STREAM_VALUE, 1, nil, 0) > 0 else {
-            throw SocketActivationError(description: "fd \(fd) from systemd is not a listening Unix stream socket")
+    /// The listening sockets systemd passed (socket activation), told apart by their names
+    /// (LISTEN_FDNAMES, `FileDescriptorName=`): `metrics` is the TCP listener of
+    /// drum-monitor-metrics.socket; any other name (systemd's default is the socket unit's name)
+    /// is the query socket, which must be a Unix stream socket. `sd_listen_fds_with_names(1)`
+    /// unsets LISTEN_* so that children do not inherit them.
+    func listenDescriptors() throws(SocketActivationError) -> InheritedSockets {
+        var names: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+        let n = sd_listen_fds_with_names(1, &names)
+        defer {
+            if let names {
+                for i in 0..<Int(Swift.max(n, 0)) { free(names[i]) }
+                free(names)
+            }
         }
-        return fd
+        if n < 0 { throw SocketActivationError(description: "sd_listen_fds_with_names failed: \(String(cString: strerror(-n)))") }
+        var sockets = InheritedSockets()
+        for i in 0..<n {
+            let fd = SD_LISTEN_FDS_START + i
+            let name = names?[Int(i)].map { String(cString: $0) } ?? ""
+            if name == InheritedSockets.metricsName {
+                guard sockets.metrics == nil else {
+                    throw SocketActivationError(description: "systemd passed two sockets named '\(name)'; drum-monitor serves one metrics listener")
+                }
+                guard sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM_VALUE, 1) > 0 else {
+                    throw SocketActivationError(description: "fd \(fd) ('\(name)') from systemd is not a listening stream socket")
+                }
+                sockets.metrics = fd
+            } else {
+                guard sockets.query == nil else {
+                    throw SocketActivationError(description: "systemd passed \(n) sockets (\(Self.names(names, n))); drum-monitor serves one query socket, and one named '\(InheritedSockets.metricsName)' for /metrics")
+                }
+                guard sd_is_socket_unix(fd, SOCK_STREAM_VALUE, 1, nil, 0) > 0 else {
+                    throw SocketActivationError(description: "fd \(fd) ('\(name)') from systemd is not a listening Unix stream socket (name a TCP socket FileDescriptorName=\(InheritedSockets.metricsName) to serve /metrics on it)")
+                }
+                sockets.query = fd
+            }
+        }
+        return sockets
+    }
+
+    private static func names(_ names: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ n: Int32) -> String {
+        (0..<Int(Swift.max(n, 0))).map { i in names?[i].map { "'" + String(cString: $0) + "'" } ?? "unnamed" }.joined(separator: ", ")
     }
 
     private var SOCK_STREAM_VALUE: Int32 { Int32(SOCK_STREAM.rawValue) }
+}
+
+/// What systemd passed: the query socket and the metrics listener, each optional.
+struct InheritedSockets: Equatable {
+    static let metricsName = "metrics"
+    var query: Int32?
+    var metrics: Int32?
 }
 
 struct SocketActivationError: Error, CustomStringConvertible {

@@ -45,6 +45,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("growth-horizon"), help: ArgumentHelp(DaemonConfig.optionHelp("growth_horizon"))) var growthHorizon: String?
     @Option(name: .customLong("stall-after-intervals"), help: ArgumentHelp(DaemonConfig.optionHelp("stall_after_intervals"))) var stallAfterIntervals: String?
     @Option(name: .customLong("limit-hit-quiet"), help: ArgumentHelp(DaemonConfig.optionHelp("limit_hit_quiet"))) var limitHitQuiet: String?
+    @Option(name: .customLong("metrics-listen"), help: ArgumentHelp(DaemonConfig.optionHelp("metrics_listen"))) var metricsListen: String?
+    @Option(name: .long, help: ArgumentHelp(DaemonConfig.optionHelp("labels"))) var labels: String?
+    @Option(name: .long, help: ArgumentHelp(DaemonConfig.optionHelp("textfile"))) var textfile: String?
+    @Option(name: .customLong("textfile-interval"), help: ArgumentHelp(DaemonConfig.optionHelp("textfile_interval"))) var textfileInterval: String?
 
     var flags: [String: String] {
         var f: [String: String] = [:]
@@ -54,7 +58,8 @@ struct ServeCommand: AsyncParsableCommand {
             ("pid", pid), ("pidfile", pidfile), ("socket_mode", socketMode), ("socket_group", socketGroup), ("cgroup", cgroup),
             ("read_environment", readEnvironment), ("log_level", logLevel), ("log_format", logFormat),
             ("max_connections", maxConnections), ("idle_timeout", idleTimeout), ("head_timeout", headTimeout),
-            ("max_head_bytes", maxHeadBytes),
+            ("max_head_bytes", maxHeadBytes), ("metrics_listen", metricsListen), ("labels", labels), ("textfile", textfile),
+            ("textfile_interval", textfileInterval),
             ("event_ring_size", eventRingSize), ("memory_high_fraction", memoryHighFraction),
             ("memory_high_samples", memoryHighSamples), ("memory_high_clear_fraction", memoryHighClearFraction),
             ("memory_high_metric", memoryHighMetric), ("growth_window", growthWindow), ("growth_horizon", growthHorizon),

@@ -4,7 +4,8 @@
 Each assertion prints one line, "PASS name: detail" or "FAIL name: detail";
 the last line is "N passed, N failed". Exit status 1 if anything failed.
 
-    test.py              full test: installs ./stage over / first
+    test.py              full test: installs ./drum-monitor.deb with apt first, upgrades it
+                         to ./drum-monitor-upgrade.deb, removes and purges it last
     test.py --env-only   only the checks of the VM itself (kernel, cgroup v2, ...);
                          so does a file named env-only beside test.py
 """
@@ -21,8 +22,13 @@ import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-STAGE = os.path.join(HERE, "stage")
-BIN = "/usr/local/bin/drum-monitor"
+DEB = os.path.join(HERE, "drum-monitor.deb")
+UPGRADE_DEB = os.path.join(HERE, "drum-monitor-upgrade.deb")
+BIN = "/usr/bin/drum-monitor"
+UNITS = "/lib/systemd/system"
+CONFIG = "/etc/drum-monitor/drum-monitor.yaml"
+GROUP = "drum-monitor"
+READER, OUTSIDER = "dmreader", "dmoutsider"  # a user in the group and one outside it
 SVC, SOCKET_UNIT = "drum-monitor.service", "drum-monitor.socket"
 FAKE, SLICE = "fake-drum.service", "drumtest.slice"  # no dash: "a-b.slice" nests in "a.slice"
 CTL = "/run/fake-drum"
@@ -109,9 +115,9 @@ def socket_path():
     return listen.split()[0] if listen.startswith("/") else "/run/drum-monitor/drum-monitor.sock"
 
 
-def get(path, timeout=20):
-    """GET over the daemon's Unix socket: (status, parsed JSON or text)."""
-    conn = UnixHTTP(SOCK, timeout)
+def get(path, timeout=20, sock=None):
+    """GET over the daemon's Unix socket (SOCK unless given): (status, parsed JSON or text)."""
+    conn = UnixHTTP(sock or SOCK, timeout)
     try:
         conn.request("GET", path)
         resp = conn.getresponse()
@@ -124,21 +130,21 @@ def get(path, timeout=20):
         return resp.status, body
 
 
-def snapshot():
-    status, body = get("/v1/snapshot")
+def snapshot(sock=None):
+    status, body = get("/v1/snapshot", sock=sock)
     assert status == 200, f"/v1/snapshot: HTTP {status}"
     return body
 
 
-def window(seconds):
-    status, body = get(f"/v1/window?seconds={seconds}")
+def window(seconds, sock=None):
+    status, body = get(f"/v1/window?seconds={seconds}", sock=sock)
     assert status == 200, f"/v1/window: HTTP {status}"
     return body["fields"]
 
 
-def answers():
+def answers(sock=None):
     try:
-        return get("/healthz", timeout=10)[0] in (200, 503)
+        return get("/healthz", timeout=10, sock=sock)[0] in (200, 503)
     except OSError:
         return False
 
@@ -150,12 +156,12 @@ def mib(n):
 # ---------------------------------------------------------------- the fake DRUM
 
 
-def write_fake_unit(memory_max=None, slice_=None, cpu_quota="150%"):
+def write_fake_unit(memory_max=None, slice_=None, cpu_quota="150%", unit=FAKE, ctl=CTL, port=6789):
     lines = [
         "[Unit]",
         "Description=DRUM-shaped fake model server (system test)",
         "[Service]",
-        f"ExecStart=/usr/bin/python3 /opt/fake-drum/bin/drum server --address 127.0.0.1:6789 --control {CTL} --workers 3",
+        f"ExecStart=/usr/bin/python3 /opt/fake-drum/bin/drum server --address 127.0.0.1:{port} --control {ctl} --workers 3",
         "OOMPolicy=continue",
         f"CPUQuota={cpu_quota}",
     ]
@@ -163,38 +169,47 @@ def write_fake_unit(memory_max=None, slice_=None, cpu_quota="150%"):
         lines.append(f"MemoryMax={memory_max}")
     if slice_:
         lines.append(f"Slice={slice_}")
-    with open(f"/run/systemd/system/{FAKE}", "w") as f:
+    with open(f"/run/systemd/system/{unit}", "w") as f:
         f.write("\n".join(lines) + "\n")
     systemctl("daemon-reload")
 
 
-def start_fake():
-    systemctl("stop", FAKE)
-    for name in os.listdir(CTL) if os.path.isdir(CTL) else []:
-        os.unlink(os.path.join(CTL, name))
-    r = systemctl("start", FAKE)
+def clear_control(ctl):
+    for name in os.listdir(ctl) if os.path.isdir(ctl) else []:
+        os.unlink(os.path.join(ctl, name))
+
+
+def workers_up(ctl):
+    return wait_for(lambda: all(os.path.exists(f"{ctl}/w{i}.pid") for i in range(3)), 30)
+
+
+def start_fake(unit=FAKE, ctl=CTL):
+    systemctl("stop", unit)
+    clear_control(ctl)
+    r = systemctl("start", unit)
     assert r.returncode == 0, r.stderr
-    assert wait_for(lambda: all(os.path.exists(f"{CTL}/w{i}.pid") for i in range(3)), 30), "workers not up"
-    return int(prop(FAKE, "MainPID"))
+    assert workers_up(ctl), "workers not up"
+    return int(prop(unit, "MainPID"))
 
 
 _cmd_id = [0]
 
 
-def command(worker, verb, *args, wait=True, timeout=60):
-    """Send a command to fake worker i; returns the milliseconds it took (or None)."""
+def command(worker, verb, *args, wait=True, timeout=60, ctl=CTL, host_pid=lambda pid: pid):
+    """Send a command to fake worker i; returns the milliseconds it took (or None). host_pid maps
+    the pid the worker wrote (in its own pid namespace) to ours."""
     _cmd_id[0] += 1
     cid = str(_cmd_id[0])
-    with open(f"{CTL}/w{worker}.cmd.tmp", "w") as f:
+    with open(f"{ctl}/w{worker}.cmd.tmp", "w") as f:
         f.write(" ".join([cid, verb, *map(str, args)]))
-    os.rename(f"{CTL}/w{worker}.cmd.tmp", f"{CTL}/w{worker}.cmd")
-    pid = int(open(f"{CTL}/w{worker}.pid").read())
+    os.rename(f"{ctl}/w{worker}.cmd.tmp", f"{ctl}/w{worker}.cmd")
+    pid = host_pid(int(open(f"{ctl}/w{worker}.pid").read()))
     os.kill(pid, signal.SIGUSR1)
     if not wait:
         return pid
 
     def done():
-        words = open(f"{CTL}/w{worker}.done").read().split()
+        words = open(f"{ctl}/w{worker}.done").read().split()
         return words if words[0] == cid else None
 
     words = wait_for(done, timeout, step=0.01)
@@ -202,9 +217,9 @@ def command(worker, verb, *args, wait=True, timeout=60):
     return int(words[1])
 
 
-def wait_target(pid, timeout=60):
+def wait_target(pid, timeout=60, sock=None):
     """Wait until the daemon's snapshot targets pid; returns that snapshot or None."""
-    return wait_for(lambda: (lambda s: s if s["target"]["found"] and s["target"]["root_pid"] == pid else None)(snapshot()), timeout)
+    return wait_for(lambda: (lambda s: s if s["target"]["found"] and s["target"]["root_pid"] == pid else None)(snapshot(sock)), timeout)
 
 
 # ---------------------------------------------------------------- checks of the VM itself
@@ -246,18 +261,49 @@ def test_environment():
 # ---------------------------------------------------------------- daemon tests
 
 
+def apt(*args, timeout=600):
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    # The VM has no network: anything apt would need to download fails the install.
+    return subprocess.run(["apt-get", "-y", "-q", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def dpkg_status():
+    r = run("dpkg-query", "-W", "-f=${db:Status-Abbrev}${Version}", "drum-monitor")
+    return r.stdout.strip() if r.returncode == 0 else "not-installed"
+
+
 def test_install():
-    r = run("sh", "-c", f"tar -C {STAGE} -cf - . | tar -C / -xf - --keep-directory-symlink --no-same-owner")
-    assert r.returncode == 0, r.stderr
-    systemctl("daemon-reload")
-    for path in [BIN, "/lib/systemd/system/" + SVC, "/lib/systemd/system/" + SOCKET_UNIT, "/etc/drum-monitor/drum-monitor.yaml"]:
+    r = apt("install", DEB)
+    check("deb.apt-install", r.returncode == 0, (r.stdout + r.stderr).strip()[-600:])
+    check("deb.installed", dpkg_status().startswith("ii"), dpkg_status())
+    for path in [BIN, f"{UNITS}/{SVC}", f"{UNITS}/{SOCKET_UNIT}", f"{UNITS}/drum-monitor@.service",
+                 f"{UNITS}/drum-monitor@.socket", CONFIG, "/usr/lib/sysusers.d/drum-monitor.conf",
+                 "/usr/share/man/man8/drum-monitor.8.gz", "/usr/share/bash-completion/completions/drum-monitor"]:
         check(f"layout {path}", os.path.isfile(path) and (path != BIN or os.access(path, os.X_OK)))
-    r = run(BIN, "check-config", "/etc/drum-monitor/drum-monitor.yaml")
+    r = run("getent", "group", GROUP)
+    check("deb.group-created", r.returncode == 0, r.stdout.strip())
+    version = run(BIN, "--version").stdout.strip()
+    check("cli.--version", version.split()[0] == dpkg_status()[3:].strip(), f"{version!r} vs package {dpkg_status()}")
+    r = run(BIN, "check-config", CONFIG)
     check("cli.check-config", r.returncode == 0, (r.stdout + r.stderr).strip()[-200:])
     check("unit.type-notify", prop(SVC, "Type") == "notify", prop(SVC, "Type"))
-    for unit in (SVC, SOCKET_UNIT):
-        r = run("systemd-analyze", "verify", unit)
+    check("deb.enabled-and-started", prop(SOCKET_UNIT, "UnitFileState") == "enabled" and prop(SOCKET_UNIT, "ActiveState") == "active",
+          f"{SOCKET_UNIT}: {prop(SOCKET_UNIT, 'UnitFileState')}/{prop(SOCKET_UNIT, 'ActiveState')}")
+    for unit in (SVC, SOCKET_UNIT, "drum-monitor@a.service", "drum-monitor@a.socket"):
+        r = run("systemd-analyze", "verify", "--man=no", unit)  # the image has no man-db; the page is checked above
         check(f"unit.verify {unit}", r.returncode == 0, r.stderr.strip()[-300:])
+
+
+def socket_owner(path):
+    st = os.stat(path)
+    group = run("getent", "group", str(st.st_gid)).stdout.split(":")[0]
+    return stat.S_ISSOCK(st.st_mode), oct(stat.S_IMODE(st.st_mode)), st.st_uid, group
+
+
+def check_socket_owner(name, path):
+    is_sock, mode, uid, group = socket_owner(path)
+    check(name, is_sock and mode == "0o660" and uid == 0 and group == GROUP, f"{path}: {mode} uid {uid} group {group}")
 
 
 def test_socket_activation():
@@ -270,8 +316,43 @@ def test_socket_activation():
     # READY=1 follows the first answer by moments; systemd records it asynchronously.
     state = wait_for(lambda: prop(SVC, "ActiveState") == "active" and "active", timeout=10) or prop(SVC, "ActiveState")
     check("socket.service-active-after-query", state == "active", state)
-    mode = os.stat(SOCK).st_mode
-    check("socket.permissions-0660", stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o660, oct(stat.S_IMODE(mode)))
+    check_socket_owner("socket.0660-root-drum-monitor-by-systemd", SOCK)
+    test_group_permissions("socket-unit")
+
+
+def test_daemon_bound_socket():
+    """Without its .socket unit the daemon binds the socket itself: the same owner, group and mode."""
+    systemctl("stop", SOCKET_UNIT, SVC)
+    systemctl("mask", "--runtime", SOCKET_UNIT)
+    try:
+        r = systemctl("start", SVC)
+        check("socket.daemon-binds", r.returncode == 0 and prop(SOCKET_UNIT, "ActiveState") != "active",
+              f"{r.stderr.strip()} socket unit {prop(SOCKET_UNIT, 'ActiveState')}")
+        check_socket_owner("socket.0660-root-drum-monitor-by-daemon", SOCK)
+        test_group_permissions("daemon")
+    finally:
+        systemctl("stop", SVC)
+        systemctl("unmask", "--runtime", SOCKET_UNIT)
+
+
+def as_user(user, *cmd):
+    return run("runuser", "-u", user, "--", *cmd)
+
+
+def test_group_permissions(how):
+    """A member of drum-monitor can query; a user outside it cannot even connect."""
+    r = as_user(READER, BIN, "query", "health", "--json", "--socket", SOCK)
+    try:
+        ok = r.returncode == 0 and json.loads(r.stdout)["status"] in ("ok", "stale", "starting")
+    except (ValueError, KeyError):
+        ok = False
+    check(f"permissions.{how}.member-queries", ok, (r.stderr or r.stdout).strip()[-200:])
+    r = as_user(OUTSIDER, BIN, "query", "health", "--json", "--socket", SOCK)
+    check(f"permissions.{how}.outsider-refused", r.returncode != 0 and "ermission denied" in r.stderr,
+          f"exit {r.returncode}: {r.stderr.strip()[-200:]}")
+    probe = f"import socket; s = socket.socket(socket.AF_UNIX); s.connect({SOCK!r})"
+    r = as_user(OUTSIDER, "python3", "-c", probe)
+    check(f"permissions.{how}.outsider-connect-EACCES", r.returncode != 0 and "PermissionError" in r.stderr, r.stderr.strip()[-200:])
 
 
 def test_start_ready():
@@ -486,6 +567,84 @@ def test_reload():
     )
 
 
+METRICS_SOCKET_UNIT = "drum-monitor-metrics.socket"
+METRICS_PORT = 10042
+TEXTFILE_DIR = "/var/lib/prometheus/node-exporter"
+TEXTFILE = TEXTFILE_DIR + "/drum-monitor.prom"
+CONFIG = "/etc/drum-monitor/drum-monitor.yaml"
+
+
+def metrics_get(path, timeout=20):
+    conn = http.client.HTTPConnection("127.0.0.1", METRICS_PORT, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, resp.getheader("Content-Type"), resp.read().decode()
+    finally:
+        conn.close()
+
+
+def exposition_value(text, name):
+    """The value of the first sample of `name` (any labels) in a text exposition, or None."""
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def test_metrics():
+    """Issue 17: the metrics socket unit passes its socket to the hardened service (which keeps
+    PrivateNetwork=yes and RestrictAddressFamilies=AF_UNIX), and the textfile for node_exporter."""
+    original = open(CONFIG).read()
+    os.makedirs(TEXTFILE_DIR, mode=0o755, exist_ok=True)  # as Debian's prometheus-node-exporter makes it
+    config = original.replace('textfile: ""', f"textfile: {TEXTFILE}").replace("textfile_interval: 15s", "textfile_interval: 2s")
+    config = config.replace("labels: {}", "labels: {fleet: vm}")
+    check("metrics.config-keys", config != original and f"textfile: {TEXTFILE}" in config, "textfile and labels set in the example config")
+    with open(CONFIG, "w") as f:
+        f.write(config)
+    try:
+        r = systemctl("start", METRICS_SOCKET_UNIT)
+        check("metrics.socket-start", r.returncode == 0 and prop(METRICS_SOCKET_UNIT, "ActiveState") == "active",
+              f"{r.stderr.strip()} {prop(METRICS_SOCKET_UNIT, 'Listen')}")
+        r = systemctl("restart", SVC)
+        check("metrics.service-restart", r.returncode == 0 and wait_for(answers, 60), r.stderr.strip())
+        found = wait_for(lambda: metrics_get("/metrics"), 60)
+        status, ctype, text = found if found else (None, None, "")
+        check("metrics.tcp-200", status == 200 and ctype == "text/plain; version=0.0.4; charset=utf-8", f"HTTP {status} {ctype}")
+        check("metrics.target-found", 'drum_monitor_target_found{fleet="vm"} 1' in text, text[:300])
+        check("metrics.only-metrics-and-healthz", metrics_get("/v1/snapshot")[0] == 404 and metrics_get("/healthz")[0] == 200)
+        pid = int(prop(SVC, "MainPID"))
+        own_net, host_net = os.readlink(f"/proc/{pid}/ns/net"), os.readlink("/proc/1/ns/net")
+        check("metrics.hardening-kept",
+              prop(SVC, "PrivateNetwork") == "yes" and "AF_UNIX" in prop(SVC, "RestrictAddressFamilies") and own_net != host_net,
+              f"PrivateNetwork={prop(SVC, 'PrivateNetwork')} RestrictAddressFamilies={prop(SVC, 'RestrictAddressFamilies')} "
+              f"netns {own_net} vs {host_net}")
+        log = run("journalctl", "-b", "-u", SVC, "--no-pager", "-n", "100").stdout
+        check("metrics.socket-by-name", "serving /metrics and /healthz on socket fd" in log, "journal: the passed metrics socket is used")
+        # Counters against the kernel's own, read after the scrape: never ahead of it.
+        usage = cg_keyed(FAKE, "cpu.stat", "usage_usec") / 1e6
+        cpu = exposition_value(text, "drum_monitor_cgroup_cpu_seconds_total")
+        check("metrics.cgroup-cpu-seconds", cpu is not None and 0 < cpu <= usage, f"{cpu} <= {usage}")
+        some_total = int(cg_read(FAKE, "memory.pressure").split("\n")[0].split("total=")[1]) / 1e6
+        waiting = exposition_value(text, "drum_monitor_pressure_memory_waiting_seconds_total")
+        check("metrics.psi-total-v2", waiting is not None and 0 <= waiting <= some_total, f"{waiting} <= {some_total}")
+        check("metrics.no-nan", not any(line.rsplit(" ", 1)[-1].lower() == "nan" for line in text.splitlines() if not line.startswith("#")))
+
+        present = wait_for(lambda: os.path.exists(TEXTFILE), 30)
+        mode = stat.S_IMODE(os.stat(TEXTFILE).st_mode) if present else None
+        check("textfile.written-0644-under-umask-0077", present and mode == 0o644, f"mode {oct(mode) if mode else None}")
+        first = open(TEXTFILE).read() if present else ""
+        check("textfile.no-process-series", "drum_monitor_memory_current_bytes" in first
+              and not any(line.startswith(("process_", "# HELP process_", "# TYPE process_")) for line in first.splitlines()))
+        stamp = exposition_value(first, "drum_monitor_last_sample_timestamp_seconds")
+        newer = wait_for(lambda: (exposition_value(open(TEXTFILE).read(), "drum_monitor_last_sample_timestamp_seconds") or 0) > (stamp or 0), 20)
+        check("textfile.rewritten", bool(newer) and not os.path.exists(os.path.join(TEXTFILE_DIR, ".drum-monitor.prom.tmp")))
+    finally:
+        with open(CONFIG, "w") as f:
+            f.write(original)
+        systemctl("reload", SVC)
+
+
 HISTORY = "/run/drum-monitor/drum-monitor.history"
 
 
@@ -648,6 +807,262 @@ def test_stop():
         f"ExecMainCode={code} (1=exited) ExecMainStatus={status} Result={result} in {took:.1f}s",
     )
     systemctl("stop", SOCKET_UNIT)
+    systemctl("stop", METRICS_SOCKET_UNIT)
+
+
+# ---------------------------------------------------------------- several DRUM servers: drum-monitor@NAME
+
+
+INSTANCES = {"a": (200 * MiB, 6790), "b": (240 * MiB, 6791)}  # name: (MemoryMax of its DRUM, port)
+
+
+def test_instances():
+    """Two DRUM-shaped services with their own pidfiles; drum-monitor@a and @b each report their own."""
+    pids = {}
+    for name, (limit, port) in INSTANCES.items():
+        ctl = f"/run/fake-{name}"
+        write_fake_unit(memory_max=limit, unit=f"fake-{name}.service", ctl=ctl, port=port)
+        pids[name] = start_fake(unit=f"fake-{name}.service", ctl=ctl)
+        with open(f"/etc/drum-monitor/{name}.yaml", "w") as f:
+            f.write(f"# instance {name} of the system test\npidfile: {ctl}/master.pid\n")
+    r = systemctl("start", "drum-monitor@a.socket", "drum-monitor@b.socket")
+    check("instances.sockets-start", r.returncode == 0, r.stderr.strip())
+    for name, (limit, _) in INSTANCES.items():
+        sock = f"/run/drum-monitor/{name}.sock"
+        check_socket_owner(f"instances.{name}.socket-0660-root-drum-monitor", sock)
+        snap = wait_target(pids[name], sock=sock)  # the first query starts drum-monitor@NAME.service
+        if not check(f"instances.{name}.own-target", bool(snap), f"root_pid {pids[name]} via {sock}"):
+            info(json.dumps(snapshot(sock))[:1000])
+            continue
+        unit = f"fake-{name}.service"
+        check(f"instances.{name}.active", prop(f"drum-monitor@{name}.service", "ActiveState") == "active")
+        check(f"instances.{name}.own-cgroup", snap["cgroup"]["path"] == prop(unit, "ControlGroup"), snap["cgroup"]["path"])
+        check(f"instances.{name}.own-tree", snap["target"]["process_count"] == 4, str(snap["target"]["process_count"]))
+        check(f"instances.{name}.own-limit", snap["memory"]["limit_bytes"] == limit, mib(snap["memory"]["limit_bytes"]))
+    # `query --instance NAME` finds /run/drum-monitor/NAME.sock (from the command-line work of issue 16).
+    if "--instance" in run(BIN, "query", "--help").stdout:
+        r = run(BIN, "query", "snapshot", "--json", "--instance", "b")
+        try:
+            ok = r.returncode == 0 and json.loads(r.stdout)["target"]["root_pid"] == pids["b"]
+        except (ValueError, KeyError, TypeError):
+            ok = False
+        check("instances.query--instance", ok, (r.stderr or r.stdout).strip()[-200:])
+    else:
+        info("query --instance is not in this build; not checked")
+    systemctl("stop", "drum-monitor@a.service", "drum-monitor@b.service", "drum-monitor@a.socket", "drum-monitor@b.socket",
+              "fake-a.service", "fake-b.service")
+    for name in INSTANCES:
+        os.unlink(f"/etc/drum-monitor/{name}.yaml")
+
+
+# ---------------------------------------------------------------- inside a container (no systemd)
+
+
+CTR_CG, CTR_CTL, CTR_LIMIT = "/sys/fs/cgroup/drumctr", "/run/ctr", 300 * MiB
+
+
+def ns_to_host_pid(ns_pid, unshare_pid):
+    """Our pid of the process that is ns_pid in the pid namespace unshare_pid made for its children."""
+    ns = os.readlink(f"/proc/{unshare_pid}/ns/pid_for_children")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.readlink(f"/proc/{entry}/ns/pid") != ns:
+                continue
+            for line in open(f"/proc/{entry}/status"):
+                if line.startswith("NSpid:") and int(line.split()[-1]) == ns_pid:
+                    return int(entry)
+        except OSError:
+            continue
+    raise LookupError(f"no process {ns_pid} in the pid namespace of {unshare_pid}'s children")
+
+
+# How /sys/fs/cgroup is mounted inside the container. "runtime": the inherited mount replaced by
+# the container's own, one cgroup2 mount, as runc and other runtimes leave it. "stacked": a fresh
+# cgroup2 mount over the inherited one, as in the issue's set-up (the same superblock cannot be
+# stacked on its own root, hence the tmpfs between): mountinfo lists the inherited mount (root
+# /..) first and the container's (root /) last; the last one is the visible one.
+CGROUP_MOUNTS = {
+    "runtime": "umount -l /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup",
+    "stacked": "mount -t tmpfs tmpfs /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup",
+}
+
+
+def start_container(mounts):
+    """A container as a runtime makes one: its own cgroup (limited from outside), cgroup, pid and
+    mount namespaces, cgroup2 mounted at /sys/fs/cgroup inside, a fresh /proc, no systemd, no
+    NOTIFY_SOCKET. Inside: the fake DRUM and drum-monitor as a sidecar started by the entrypoint."""
+    os.makedirs(CTR_CG, exist_ok=True)
+    with open(f"{CTR_CG}/memory.max", "w") as f:
+        f.write(str(CTR_LIMIT))
+    os.makedirs(CTR_CTL, exist_ok=True)
+    clear_control(CTR_CTL)
+    with open(f"{CTR_CTL}/dm.yaml", "w") as f:
+        f.write("# drum-monitor beside DRUM in a container: discovery, defaults\ninterval: 1s\n")
+    entrypoint = (
+        f"{CGROUP_MOUNTS[mounts]} && "
+        f"(python3 /opt/fake-drum/bin/drum server --address 0.0.0.0:8080 --control {CTR_CTL} --workers 3 &) && "
+        f"exec {BIN} serve --socket {CTR_CTL}/dm.sock --config {CTR_CTL}/dm.yaml 2>{CTR_CTL}/dm.log"
+    )
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "WATCHDOG_USEC", "JOURNAL_STREAM", "INVOCATION_ID")}
+    return subprocess.Popen(
+        ["sh", "-c", f'echo $$ >{CTR_CG}/cgroup.procs && exec unshare --cgroup --pid --mount --fork --mount-proc sh -c "$0"', entrypoint],
+        env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def stop_container(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=30)
+    with open(f"{CTR_CG}/cgroup.kill", "w") as f:
+        f.write("1")
+    wait_for(lambda: not open(f"{CTR_CG}/cgroup.procs").read().strip(), 30, step=0.1)
+    os.rmdir(CTR_CG)
+
+
+def test_container(mounts, second_container=False):
+    proc = start_container(mounts)
+    sock = f"{CTR_CTL}/dm.sock"
+    c = f"container-{mounts}"
+    try:
+        up = workers_up(CTR_CTL) and wait_for(lambda: answers(sock), 60)
+        if not check(f"{c}.daemon-answers", bool(up), f"exit {proc.poll()}: {proc.stderr.read().decode()[-300:] if proc.poll() is not None else ''}"):
+            info(open(f"{CTR_CTL}/dm.log").read()[-2000:] if os.path.exists(f"{CTR_CTL}/dm.log") else "no log")
+            return
+        master = int(open(f"{CTR_CTL}/master.pid").read())  # its pid inside the container
+        # The master and its 3 workers (the workers join the tree at the next reading of the root's children).
+        snap = wait_for(lambda: (lambda s: s if s["target"]["root_pid"] == master and s["target"]["process_count"] == 4 else None)(snapshot(sock)), 60)
+        if not check(f"{c}.discovery-finds-tree", bool(snap),
+                     json.dumps(snap["target"] if snap else snapshot(sock)["target"])):
+            info(json.dumps(snapshot(sock))[:2000])
+            return
+        info(f"{c} snapshot: " + json.dumps(snap)[:1500])
+        cg, mem = snap["cgroup"], snap["memory"]
+        if mem["current_bytes"] is None:
+            info(f"{c} unavailable: " + json.dumps(snap.get("unavailable"))[:1500])
+            info(f"{c} mountinfo: " + run("nsenter", f"--target={ns_to_host_pid(1, proc.pid)}", "--mount", "--pid", "--",
+                                          "grep", "cgroup", "/proc/self/mountinfo").stdout.replace("\n", " | "))
+            info(f"{c} log: " + open(f"{CTR_CTL}/dm.log").read()[-1500:].replace("\n", " | "))
+        check(f"{c}.cgroup-is-its-root", cg["path"] == "/" and cg["version"] == 2, json.dumps(cg))
+        check(f"{c}.limit", mem["limit_bytes"] == CTR_LIMIT and mem["limit_source"] == "/",
+              f"{mib(mem['limit_bytes'])} from {mem['limit_source']}")
+        kernel = lambda name: int(open(f"{CTR_CG}/{name}").read())
+        before = kernel("memory.current")
+        cur = snapshot(sock)["memory"]["current_bytes"]
+        after = kernel("memory.current")
+        lo, hi = min(before, after), max(before, after)
+        tol = max(8 * MiB, hi // 20)
+        check(f"{c}.memory.current", cur is not None and lo - tol <= cur <= hi + tol,
+              f"daemon {mib(cur)}, kernel {mib(before)}..{mib(after)}")
+        # memory.peak only rises: once it holds still, the next sample must show exactly the kernel's.
+        for _ in range(5):
+            p1, seq = kernel("memory.peak"), snapshot(sock)["sequence"]
+            s2 = wait_for(lambda: (lambda s: s if s["sequence"] > seq + 1 else None)(snapshot(sock)), 30)
+            p2 = kernel("memory.peak")
+            if p1 == p2:
+                break
+        peak = s2["memory"]["peak_bytes"] if s2 else None
+        check(f"{c}.memory.peak-equals-kernel", p1 == p2 == peak, f"daemon {peak}, kernel {p1}..{p2}")
+        interval = snap["interval_seconds"]
+        base = kernel("memory.current")
+        ms = command(0, "spike", 100, 50, ctl=CTR_CTL, host_pid=lambda p: ns_to_host_pid(p, proc.pid))
+        time.sleep(3 * interval)
+        fields = window(5 * interval, sock=sock)
+        ipeak = fields["memory_interval_peak_bytes"]["max"]
+        check(f"{c}.interval-peak-catches-spike", ipeak is not None and ipeak >= base + 90 * MiB,
+              f"{mib(ipeak)} vs base {mib(base)} (spike took {ms} ms)")
+        log = open(f"{CTR_CTL}/dm.log").read()
+        check(f"{c}.no-systemd-no-complaint", proc.poll() is None and "sd_notify" not in log and "NOTIFY" not in log,
+              "\n".join(l for l in log.splitlines() if "sd_notify" in l or "NOTIFY" in l)[-300:])
+        if second_container:
+            test_second_container(proc, master)
+    finally:
+        stop_container(proc)
+
+
+def test_second_container(ctr, master):
+    """drum-monitor in a second container that shares the DRUM container's pid namespace
+    (docker run --pid container:X --cgroupns host): its own mount namespace and /proc of that pid
+    namespace, the host's cgroup namespace, so it sees the DRUM container's cgroup by its full path."""
+    sock = f"{CTR_CTL}/dm2.sock"
+    init = ns_to_host_pid(1, ctr.pid)
+    mon = subprocess.Popen(
+        ["nsenter", f"--target={init}", "--pid", "--", "unshare", "--mount-proc", "--fork",
+         BIN, "serve", "--socket", sock, "--config", f"{CTR_CTL}/dm.yaml"],
+        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        snap = wait_for(lambda: (lambda s: s if s["target"]["root_pid"] == master and s["target"]["process_count"] == 4 else None)(snapshot(sock)), 60)
+        if not check("second-container.discovery-finds-tree", bool(snap), f"exit {mon.poll()}"):
+            info(json.dumps(snapshot(sock))[:1500] if answers(sock) else mon.stderr.read().decode()[-1500:] if mon.poll() is not None else "no answer")
+            return
+        mem = snap["memory"]
+        check("second-container.cgroup", snap["cgroup"]["path"] == "/drumctr", snap["cgroup"]["path"])
+        check("second-container.limit", mem["limit_bytes"] == CTR_LIMIT and mem["limit_source"] == "/drumctr",
+              f"{mib(mem['limit_bytes'])} from {mem['limit_source']}")
+    finally:
+        try:
+            os.killpg(mon.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            mon.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(mon.pid, signal.SIGKILL)
+
+
+# ---------------------------------------------------------------- upgrade, remove, purge
+
+
+def test_upgrade():
+    """An upgrade keeps a changed configuration and what is in the runtime directory (the history)."""
+    text = open(CONFIG).read()
+    assert "\nlog_level: info\n" in text, "the shipped configuration has no 'log_level: info' line"
+    with open(CONFIG, "w") as f:
+        f.write(text.replace("\nlog_level: info\n", "\n# changed by the operator (system test)\nlog_level: debug\n"))
+    systemctl("start", SOCKET_UNIT, SVC)
+    old_pid = prop(SVC, "MainPID")
+    marker = "/run/drum-monitor/upgrade-marker"  # stands for the history file kept beside the socket
+    open(marker, "w").close()
+    history = "/run/drum-monitor/drum-monitor.history"
+    history_inode = os.stat(history).st_ino if os.path.exists(history) else None
+    r = apt("install", UPGRADE_DEB)
+    check("upgrade.apt-install", r.returncode == 0 and dpkg_status().endswith("+vmtest1"),
+          f"{dpkg_status()} {(r.stdout + r.stderr).strip()[-400:]}")
+    check("upgrade.keeps-changed-config", "changed by the operator" in open(CONFIG).read())
+    leftovers = [n for n in os.listdir("/etc/drum-monitor") if n.endswith((".dpkg-dist", ".dpkg-new", ".dpkg-old"))]
+    check("upgrade.no-conffile-leftovers", not leftovers, " ".join(leftovers))
+    new_pid = wait_for(lambda: (lambda p: p if p not in ("0", old_pid) and prop(SVC, "ActiveState") == "active" else None)(prop(SVC, "MainPID")), 60)
+    check("upgrade.service-restarted", bool(new_pid), f"MainPID {old_pid} -> {prop(SVC, 'MainPID')} {prop(SVC, 'ActiveState')}")
+    check("upgrade.answers", bool(wait_for(answers, 60)))
+    check("upgrade.keeps-runtime-dir", os.path.exists(marker))
+    if history_inode is not None:
+        check("upgrade.keeps-history-file", os.path.exists(history) and os.stat(history).st_ino == history_inode)
+    status, body = get("/healthz")
+    check("upgrade.healthz-version", status == 200 and body.get("version") == run(BIN, "--version").stdout.split()[0],
+          f"{status} {json.dumps(body)[:200]}")
+    r = run(BIN, "check-config", CONFIG)
+    check("upgrade.config-in-effect", "log_level: debug" in r.stdout, r.stdout.strip()[-300:])
+
+
+def test_remove():
+    r = apt("remove", "drum-monitor")
+    check("remove.apt", r.returncode == 0 and dpkg_status().startswith("rc"), f"{dpkg_status()} {r.stderr.strip()[-300:]}")
+    check("remove.stops", prop(SVC, "ActiveState") != "active" and prop(SOCKET_UNIT, "ActiveState") != "active",
+          f"{prop(SVC, 'ActiveState')}/{prop(SOCKET_UNIT, 'ActiveState')}")
+    check("remove.binary-and-units-gone", not os.path.exists(BIN) and not os.path.exists(f"{UNITS}/{SVC}"))
+    check("remove.keeps-config", os.path.exists(CONFIG) and "changed by the operator" in open(CONFIG).read())
+    check("remove.keeps-group", run("getent", "group", GROUP).returncode == 0)
+
+
+def test_purge():
+    r = apt("purge", "drum-monitor")
+    check("purge.apt", r.returncode == 0 and dpkg_status() == "not-installed", f"{dpkg_status()} {r.stderr.strip()[-300:]}")
+    check("purge.removes-config", not os.path.exists("/etc/drum-monitor"), " ".join(os.listdir("/etc/drum-monitor")) if os.path.exists("/etc/drum-monitor") else "")
+    check("purge.removes-runtime-dir", not os.path.exists("/run/drum-monitor"))
 
 
 # ---------------------------------------------------------------- main
@@ -661,21 +1076,29 @@ def step(name, fn, *args):
         traceback.print_exc(file=sys.stdout)
 
 
+def create_users():
+    r1 = run("useradd", "--system", "--no-create-home", "--groups", GROUP, READER)
+    r2 = run("useradd", "--system", "--no-create-home", OUTSIDER)
+    check("users", r1.returncode == 0 and r2.returncode == 0, (r1.stderr + r2.stderr).strip())
+
+
 def main():
     global SOCK
     step("environment", test_environment)
     if not ("--env-only" in sys.argv or os.path.exists(os.path.join(HERE, "env-only"))):
-        if not os.path.isdir(STAGE):
-            check("stage", False, f"{STAGE} missing (make install DESTDIR=...)")
+        if not os.path.isfile(DEB):
+            check("package", False, f"{DEB} missing (system-test.sh copies the .deb there)")
         else:
             os.makedirs("/opt/fake-drum/bin", exist_ok=True)
             run("install", "-m755", os.path.join(HERE, "fake-drum"), "/opt/fake-drum/bin/drum")
             step("install", test_install)
+            step("users", create_users)
             SOCK = socket_path()
             info(f"socket {SOCK}")
             write_fake_unit(memory_max=MEMORY_MAX)
             pid = step("fake-drum", start_fake)
             step("socket-activation", test_socket_activation)
+            step("daemon-bound-socket", test_daemon_bound_socket)
             step("start", test_start_ready)
             if answers() and pid:
                 step("target-memory", test_target_and_memory, pid)
@@ -685,14 +1108,22 @@ def main():
                 step("drum-restart", test_drum_restart)
                 step("slice-limit", test_slice_limit)
                 step("reload", test_reload)
+                step("metrics", test_metrics)
                 step("history-restart", test_history_restart)
                 step("history-reload", test_history_reload)
                 step("watchdog", test_watchdog)
                 step("security", test_security)
-                step("stop", test_stop)
             else:
                 check("daemon-tests", False, "not run: the daemon does not answer")
                 info(run("journalctl", "-b", "-u", SVC, "--no-pager", "-n", "80").stdout)
+            systemctl("stop", FAKE)
+            step("instances", test_instances)
+            step("container-runtime", test_container, "runtime", True)
+            step("container-stacked", test_container, "stacked")
+            step("upgrade", test_upgrade)
+            step("stop", test_stop)
+            step("remove", test_remove)
+            step("purge", test_purge)
     print(f"{passed} passed, {failed} failed", flush=True)
     sys.exit(1 if failed else 0)
 

@@ -2,15 +2,14 @@
 ``on_complete`` callback and/or appended to a JSON-lines file.
 
 One resolver per process: a background thread (started on first use, and again in a forked
-child) waits until the daemon has sampled past a request's end, then takes the peak from the
-samples covering it (see :mod:`.peaks`). A request in a fork-per-request child (werkzeug
+child) waits until the daemon has sampled past a request's end, then asks for the range window
+of the samples covering it (see :mod:`.peaks`). A request in a fork-per-request child (werkzeug
 ``--max-workers``) resolves at once with what the daemon has, marked incomplete, since the
 child exits right after its response.
 """
 import atexit
 import json
 import logging
-import math
 import os
 import threading
 import time
@@ -20,14 +19,13 @@ from typing import Callable, Deque, List, Optional, Tuple
 from .client import Client, shared_client
 from .errors import DaemonError, DaemonUnavailable
 from .local import LocalReader
-from .peaks import NO_PEAK, Peak, SampleRow, parse_samples, peak_over, sampled_past, spans
+from .peaks import NO_PEAK, Peak, peak_from_window, window_range
 from .request_info import RequestInfo
 from .target import normalise_verify, watches_this_server, VerifyMode
 
 logger = logging.getLogger("drum_monitor_client")
 
 OnComplete = Callable[[RequestInfo], None]
-MAX_SAMPLES_PER_PAGE = 10_000
 
 
 class RequestSink:
@@ -63,100 +61,59 @@ class RequestSink:
                 logger.warning("drum-monitor: cannot append to %s: %s", self.jsonl_path, error)
 
 
-class SampleBuffer:
-    """A contiguous run of the daemon's recent samples, fetched with ``/v1/samples?since=``.
-
-    When the daemon gains ``/v1/window?from=&to=``, :meth:`peak` becomes one request per record
-    and this buffer goes; callers only use :meth:`refresh`, :meth:`ready` and :meth:`peak`.
-    """
-
-    SNAPSHOT_EVERY_NS = 2_000_000_000
+class DaemonView:
+    """What the resolver knows of the daemon, from its ``/v1/snapshot``: the newest sample's
+    time, the sampling interval, whether it watches this server, and the watched cgroup."""
 
     def __init__(self, client: Client, verify: str) -> None:
         self._client = client
         self._verify = verify
-        self.rows: List[SampleRow] = []
         self.interval_ns: Optional[int] = None
+        self.newest_time_ns: Optional[int] = None
         self.watching: Optional[bool] = None
         self.cgroup_path: Optional[str] = None
-        self._latest_sequence = 0
-        self._snapshot_at = 0
 
-    def refresh(self, oldest_start_ns: int) -> None:
-        """Fetch what the daemon has sampled since the last call, reaching back to
-        ``oldest_start_ns``. Raises DaemonUnavailable/DaemonError."""
-        now = time.monotonic_ns()
-        if self.interval_ns is None or now - self._snapshot_at >= self.SNAPSHOT_EVERY_NS:
-            self._snapshot()
-            self._snapshot_at = now
-        if not self.watching or self.interval_ns is None:
-            return
-        if not self.rows:
-            back = self._samples_back_to(oldest_start_ns, time.time_ns())
-            self._fetch_forward(max(0, self._latest_sequence - back))
-        else:
-            first = self.rows[0]
-            if first.sequence > 1 and spans(self.rows[:1], self.interval_ns)[0][0] >= oldest_start_ns:
-                back = min(self._samples_back_to(oldest_start_ns, first.time_ns), MAX_SAMPLES_PER_PAGE)
-                since = max(0, first.sequence - 1 - back)
-                page = parse_samples(self._client.samples(since=since, limit=first.sequence - 1 - since))
-                self.rows = [r for r in page.rows if r.sequence < first.sequence] + self.rows
-            self._fetch_forward(self.rows[-1].sequence)
-
-    def ready(self, info: RequestInfo) -> bool:
-        return info.end_unix_ns is not None and sampled_past(self.rows, info.end_unix_ns)
-
-    def peak(self, info: RequestInfo) -> Peak:
-        if not self.watching or self.interval_ns is None or info.end_unix_ns is None:
-            return NO_PEAK
-        return peak_over(self.rows, self.interval_ns, info.start_unix_ns, info.end_unix_ns)
-
-    def trim(self, oldest_start_ns: Optional[int]) -> None:
-        """Drop samples no pending request can need (keep one before, for its span)."""
-        if oldest_start_ns is None or self.interval_ns is None:
-            self.rows = self.rows[-1:]
-            return
-        keep = 0
-        for i, row in enumerate(self.rows):
-            if row.time_ns < oldest_start_ns:
-                keep = i
-        self.rows = self.rows[keep:]
-
-    def _samples_back_to(self, start_ns: int, from_ns: int) -> int:
-        assert self.interval_ns
-        return max(0, math.ceil((from_ns - start_ns) / self.interval_ns)) + 2
-
-    def _snapshot(self) -> None:
+    def refresh(self) -> None:
+        """Ask the daemon again. Raises DaemonUnavailable/DaemonError."""
         snapshot = self._client.snapshot()
         interval = snapshot.get("interval_seconds")
-        sequence = snapshot.get("sequence")
+        newest = snapshot.get("time_unix_ns")
         processes = snapshot.get("processes")
-        if not isinstance(interval, (int, float)) or interval <= 0 or not isinstance(sequence, int):
-            raise DaemonUnavailable("the daemon's /v1/snapshot lacks interval_seconds or sequence",
+        if (not isinstance(interval, (int, float)) or isinstance(interval, bool) or interval <= 0
+                or not isinstance(newest, int) or isinstance(newest, bool)):
+            raise DaemonUnavailable("the daemon's /v1/snapshot lacks interval_seconds or time_unix_ns",
                                     "protocol", self._client.socket_path)
-        if sequence < self._latest_sequence or (self.rows and sequence < self.rows[-1].sequence):
-            self.rows = []  # the daemon restarted: sequences began again
         self.interval_ns = int(interval * 1e9)
-        self._latest_sequence = sequence
+        self.newest_time_ns = newest
         self.watching = watches_this_server(processes if isinstance(processes, list) else [], self._verify)
         cgroup = snapshot.get("cgroup")
         path = cgroup.get("path") if isinstance(cgroup, dict) else None
         self.cgroup_path = path if isinstance(path, str) else None
 
-    def _fetch_forward(self, since: int) -> None:
-        while True:
-            page = parse_samples(self._client.samples(since=since, limit=MAX_SAMPLES_PER_PAGE))
-            known = self.rows[-1].sequence if self.rows else -1
-            self.rows.extend(r for r in page.rows if r.sequence > known)
-            if self.rows:
-                self._latest_sequence = max(self._latest_sequence, self.rows[-1].sequence)
-            if len(page.rows) < MAX_SAMPLES_PER_PAGE:
-                return
-            since = page.next_since
+    def sampled_past(self, end_ns: int) -> bool:
+        """Whether the daemon has taken a sample at or after ``end_ns``: every sample covering a
+        request that ended then exists (a sample taken later stands for a time after it)."""
+        return self.newest_time_ns is not None and self.newest_time_ns >= end_ns
+
+
+def request_peak(client: Client, info: RequestInfo) -> Peak:
+    """The peak over ``info``'s [start, end] from one range window. Raises DaemonUnavailable,
+    DaemonError or ValueError."""
+    from_ns, to_ns = window_range(info.start_unix_ns, info.end_unix_ns or info.start_unix_ns)
+    return peak_from_window(client.window(from_ns=from_ns, to_ns=to_ns))
 
 
 class PeakResolver:
-    """Resolves finished requests' peaks in a background thread and delivers them."""
+    """Resolves finished requests' peaks in a background thread and delivers them.
+
+    While records wait, the thread asks for the daemon's snapshot about once per sampling
+    interval, just after the next sample is due; a record whose end the daemon has sampled past
+    is resolved with one range window (:func:`request_peak`). So the daemon is asked once per
+    interval plus once per request, whatever the request rate.
+    """
+
+    # Records resolved at exit (flush) get at most this long, then are delivered as they are.
+    FLUSH_SECONDS = 2.0
 
     def __init__(self, client: Optional[Client] = None, verify: VerifyMode = "pid",
                  max_wait_seconds: float = 10.0, max_pending: int = 10_000) -> None:
@@ -167,7 +124,7 @@ class PeakResolver:
         self._pending: Deque[Tuple[RequestInfo, RequestSink]] = deque()
         self._cond = threading.Condition()
         self._thread: Optional[threading.Thread] = None
-        self._buffer = SampleBuffer(self._client, self._verify)
+        self._view = DaemonView(self._client, self._verify)
         self._closed = False
 
     def submit(self, info: RequestInfo, sink: RequestSink) -> None:
@@ -181,26 +138,26 @@ class PeakResolver:
                 self._thread.start()
             if len(self._pending) == 1:
                 # Wake the thread only when it sleeps for want of work; otherwise it already
-                # polls at the daemon's cadence (a busy server must not cost a query a request).
+                # polls at the daemon's cadence.
                 self._cond.notify()
         for old, old_sink in overflow:
             _deliver(old, old_sink, NO_PEAK)
 
     def resolve_now(self, info: RequestInfo, sink: RequestSink) -> None:
-        """For a process about to exit: the peak from what the daemon has now (incomplete
-        unless it has already sampled past the end)."""
-        buffer = SampleBuffer(self._client, self._verify)
+        """For a process about to exit: resolved without waiting, from what the daemon has now,
+        and marked incomplete (the daemon has, as a rule, not sampled past the end yet)."""
+        view = DaemonView(self._client, self._verify)
         try:
-            buffer.refresh(info.start_unix_ns)
-            peak = buffer.peak(info)
+            view.refresh()
+            peak = request_peak(self._client, info) if view.watching else NO_PEAK
         except (DaemonUnavailable, DaemonError, ValueError):
             peak = NO_PEAK
-        if buffer.watching and not peak.complete:
-            # The daemon has not sampled since the request began, as a rule: the cgroup's usage
-            # now, read here, is a lower bound of its peak over the request.
+        peak = peak._replace(complete=False, exact=False)
+        if view.watching:
+            # The cgroup's usage now, read here, is a lower bound of its peak over the request.
             local = LocalReader().cgroup_memory("self")
-            if local is not None and local.used_bytes is not None and local.path == buffer.cgroup_path:
-                peak = Peak(max(peak.bytes or 0, local.used_bytes), False, False, peak.samples)
+            if local is not None and local.used_bytes is not None and local.path == view.cgroup_path:
+                peak = peak._replace(bytes=max(peak.bytes or 0, local.used_bytes))
         _deliver(info, sink, peak)
 
     def flush(self) -> None:
@@ -212,13 +169,21 @@ class PeakResolver:
             self._cond.notify_all()
         if not batch:
             return
-        buffer = SampleBuffer(self._client, self._verify)  # the thread may still use its own
+        view = DaemonView(self._client, self._verify)  # the thread may still use its own
         try:
-            buffer.refresh(min(info.start_unix_ns for info, _ in batch))
+            view.refresh()
+            asking = bool(view.watching)
         except (DaemonUnavailable, DaemonError, ValueError):
-            pass
+            asking = False
+        deadline = time.monotonic() + self.FLUSH_SECONDS
         for info, sink in batch:
-            _deliver(info, sink, buffer.peak(info))
+            peak = NO_PEAK
+            if asking and time.monotonic() < deadline:
+                try:
+                    peak = request_peak(self._client, info)
+                except (DaemonUnavailable, DaemonError, ValueError):
+                    asking = False
+            _deliver(info, sink, peak)
 
     def _run(self) -> None:
         while True:
@@ -229,43 +194,50 @@ class PeakResolver:
                     return
                 batch = list(self._pending)
             try:
-                self._buffer.refresh(min(info.start_unix_ns for info, _ in batch))
+                self._view.refresh()
                 failed = False
-            except (DaemonUnavailable, DaemonError, ValueError) as error:
+            except (DaemonUnavailable, DaemonError) as error:
                 logger.debug("drum-monitor: cannot resolve request peaks yet: %s", error)
                 failed = True
-            now = time.time_ns()
             done = []
             for info, sink in batch:
                 end = info.end_unix_ns or info.start_unix_ns
-                if self._buffer.watching is False:
+                expired = time.time_ns() - end > self._max_wait_ns
+                if not failed and self._view.watching is False:
                     done.append((info, sink, NO_PEAK))
-                elif not failed and self._buffer.ready(info):
-                    done.append((info, sink, self._buffer.peak(info)))
-                elif now - end > self._max_wait_ns:
-                    done.append((info, sink, self._buffer.peak(info)))
+                elif not failed and (self._view.sampled_past(end) or expired):
+                    # Expired: what the daemon holds of it (not covered, so incomplete).
+                    try:
+                        done.append((info, sink, request_peak(self._client, info)))
+                    except (DaemonUnavailable, DaemonError, ValueError) as error:
+                        logger.debug("drum-monitor: cannot resolve request %s's peak yet: %s", info.request_id, error)
+                        failed = True  # the rest wait for the next round
+                        if expired:
+                            done.append((info, sink, NO_PEAK))
+                elif expired:
+                    done.append((info, sink, NO_PEAK))
             finished = {id(info) for info, _, _ in done}
             with self._cond:
                 # Only what is still pending: flush() at exit may have delivered it meanwhile.
                 still = {id(info) for info, _ in self._pending}
                 self._pending = deque(p for p in self._pending if id(p[0]) not in finished)
-                remaining = [info.start_unix_ns for info, _ in self._pending]
-            done = [d for d in done if id(d[0]) in still]
-            self._buffer.trim(min(remaining) if remaining else None)
             for info, sink, peak in done:
-                _deliver(info, sink, peak)
+                if id(info) in still:
+                    _deliver(info, sink, peak)
             with self._cond:
                 if self._pending and not self._closed:
                     self._cond.wait(self._next_poll_seconds(failed))
 
     def _next_poll_seconds(self, failed: bool) -> float:
-        interval = self._buffer.interval_ns
+        interval = self._view.interval_ns
         if failed or interval is None:
             return 0.25
-        if self._buffer.rows:
-            # Just after the daemon's next sample is due.
-            due = self._buffer.rows[-1].time_ns + interval - time.time_ns()
-            return min(max(due / 1e9 + 0.002, 0.002), interval / 1e9)
+        if self._view.newest_time_ns is not None:
+            due = self._view.newest_time_ns + interval - time.time_ns()
+            if due >= 0:
+                return min(due / 1e9 + 0.002, interval / 1e9)  # just after the next sample is due
+            # Overdue (a late tick, or a daemon whose sampler is stuck): ask again soon, not at once.
+            return max(interval / 1e9 / 10, 0.002)
         return interval / 1e9
 
 

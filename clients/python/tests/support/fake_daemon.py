@@ -9,6 +9,8 @@ import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from window_rule import Row, covered, covering
+
 Answer = Tuple[int, Any]  # (status, JSON-able body or bytes)
 
 SAMPLE_FIELDS = [
@@ -16,7 +18,7 @@ SAMPLE_FIELDS = [
     "memory_interval_peak_bytes", "memory_limit_bytes", "memory_working_set_bytes", "memory_oom_kills",
     "memory_limit_hits", "memory_pressure_some_avg10", "memory_pressure_full_avg10", "host_available_bytes",
     "tree_rss_bytes", "tree_cpu_cores", "cgroup_cpu_cores", "cpu_limit_cores", "cpu_throttled_fraction",
-    "process_count",
+    "process_count", "memory_interval_peak_exact",
 ]
 
 
@@ -51,6 +53,10 @@ class FakeDaemon:
         self.memory_bytes = 100 * 1024 * 1024
         self.lifetime_peak = self.memory_bytes
         self.interval_peak_next: Optional[int] = None
+        self.exact_next: Optional[int] = 1
+        self.generation = 1
+        # Per /v1/window request: its target and the newest sample's time when it came.
+        self.window_requests: List[Tuple[str, Optional[int]]] = []
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -109,6 +115,8 @@ class FakeDaemon:
             rows = [[s.get(f) for f in SAMPLE_FIELDS] for s in after]
             return 200, {"truncated": since + 1 < oldest, "next_since": after[-1]["sequence"] if after else since,
                          "fields": SAMPLE_FIELDS, "samples": rows}
+        if path == "/v1/window":
+            return self.window(target, params)
         if path == "/healthz":
             return 200, {"status": "ok"}
         return 404, {"error": "no such endpoint: " + path}
@@ -135,19 +143,53 @@ class FakeDaemon:
                            "cpu_cores": None} for pid in self.watched_pids],
         }
 
+    def window(self, target: str, params: Dict[str, str]) -> Answer:
+        """``?from=&to=`` (Unix seconds) by the daemon's rule: from < t and t − interval < to."""
+        with self.lock:
+            samples = list(self.samples)
+            self.window_requests.append((target, samples[-1]["time_unix_ns"] if samples else None))
+        if set(params) != {"from", "to"}:
+            return 400, {"error": "the fake daemon answers only ?from=&to="}
+        from_ns, to_ns = _unix_ns(params["from"]), _unix_ns(params["to"])
+        interval = int(self.interval_seconds * 1e9)
+        rows = [Row(s["sequence"], s["time_unix_ns"], s["generation"], s.get("memory_interval_peak_bytes"),
+                    s.get("memory_interval_peak_exact")) for s in samples]
+        held = covering(rows, interval, from_ns + 1, to_ns)
+        chosen = [s for s in samples if s["sequence"] in {r.sequence for r in held}]
+        fields = {}
+        for name in SAMPLE_FIELDS[3:]:
+            values = [(s[name], s) for s in chosen if s.get(name) is not None]
+            top = max(values, key=lambda v: v[0]) if values else None
+            fields[name] = {
+                "max": top[0] if top else None, "max_time": None, "max_sequence": top[1]["sequence"] if top else None,
+                "min": min(v for v, _ in values) if values else None,
+                "avg": sum(v for v, _ in values) / len(values) if values else None,
+                "last": chosen[-1].get(name) if chosen else None, "count": len(values)}
+        return 200, {"window": {
+            "seconds": (to_ns - from_ns) / 1e9, "samples_requested": None, "from": None, "to": None,
+            "from_unix_ns": from_ns, "to_unix_ns": to_ns, "samples": len(chosen),
+            "covered": covered(rows, interval, from_ns + 1, to_ns),
+            "from_sequence": chosen[0]["sequence"] if chosen else None,
+            "to_sequence": chosen[-1]["sequence"] if chosen else None,
+            "from_generation": chosen[0]["generation"] if chosen else None,
+            "to_generation": chosen[-1]["generation"] if chosen else None,
+        }, "fields": fields}
+
     # -- synthetic samples -------------------------------------------------------------------
 
     def add_sample(self, time_ns: Optional[int] = None, interval_peak: Optional[int] = None,
-                   generation: int = 1) -> Dict[str, Any]:
+                   generation: Optional[int] = None) -> Dict[str, Any]:
         with self.lock:
             sequence = self.samples[-1]["sequence"] + 1 if self.samples else 1
             current = self.memory_bytes
             peak = interval_peak if interval_peak is not None else (self.interval_peak_next or current)
             self.interval_peak_next = None
             self.lifetime_peak = max(self.lifetime_peak, peak)
-            sample = {"sequence": sequence, "time_unix_ns": time_ns or time.time_ns(), "generation": generation,
+            sample = {"sequence": sequence, "time_unix_ns": time_ns or time.time_ns(),
+                      "generation": self.generation if generation is None else generation,
                       "memory_current_bytes": current, "memory_peak_bytes": self.lifetime_peak,
-                      "memory_interval_peak_bytes": peak}
+                      "memory_interval_peak_bytes": peak, "memory_interval_peak_exact": self.exact_next}
+            self.exact_next = 1
             self.samples.append(sample)
             return sample
 
@@ -156,12 +198,21 @@ class FakeDaemon:
         self._sampling.set()
 
         def run() -> None:
+            # As the daemon's timer: samples due every interval, each stamped with its due time,
+            # so that their intervals (t − interval, t] follow one another without a gap.
+            interval = int(interval_seconds * 1e9)
+            due = time.time_ns()
             while self._sampling.is_set():
-                self.add_sample()
-                time.sleep(interval_seconds)  # the fake's timer, not a test wait
+                self.add_sample(time_ns=due)
+                due += interval
+                time.sleep(max(0.0, (due - time.time_ns()) / 1e9))  # the fake's timer, not a test wait
 
         self._sampler = threading.Thread(target=run, daemon=True)
         self._sampler.start()
+
+    def windows_asked(self) -> List[Tuple[str, Optional[int]]]:
+        with self.lock:
+            return list(self.window_requests)
 
     # -- failure modes -----------------------------------------------------------------------
 
@@ -185,3 +236,9 @@ class FakeDaemon:
             os.unlink(self.path)
         except FileNotFoundError:
             pass
+
+
+def _unix_ns(text: str) -> int:
+    """Unix seconds as the client writes them ("S.NNNNNNNNN") in nanoseconds, exactly."""
+    whole, _, fraction = text.partition(".")
+    return int(whole) * 1_000_000_000 + int((fraction + "000000000")[:9])

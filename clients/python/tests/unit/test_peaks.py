@@ -1,142 +1,119 @@
-"""The peak algorithm on synthetic samples: a sample at t stands for (t_prev, t] (or
-(t − interval, t]), and covers a request if that overlaps [start, end]."""
-from drum_monitor_client.peaks import SampleRow, parse_samples, peak_over, sampled_past, spans
+"""A request's peak from the daemon's range window: the window asked for holds exactly the
+samples covering [start, end] (a sample at t stands for (t_prev, t], the time since the sample
+before it), and complete and exact come from the window's answer."""
+import random
+
+import pytest
+
+from drum_monitor_client.peaks import NO_PEAK, Peak, peak_from_window, window_range
+
+from window_rule import Row, covering, interval_start
 
 I = 100  # interval (ns, scaled down)
 
 
-def rows(values, start_sequence=11, t0=1000, lifetime=None, generation=1, exact=None):
-    """One sample per interval at t0, t0+I, ...; values are the interval peaks."""
-    out = []
-    running = 0
-    for i, value in enumerate(values):
-        running = max(running, value or 0)
-        out.append(SampleRow(start_sequence + i, t0 + i * I, generation, value,
-                             lifetime[i] if lifetime is not None else running,
-                             exact[i] if exact is not None else None))
-    return out
+def daemon_window(rows, interval, from_ns, to_ns):
+    """The daemon's documented membership for ?from=&to=: from < t and t_prev < to."""
+    return [r for k, r in enumerate(rows) if from_ns < r.time_ns and interval_start(rows, k, interval) < to_ns]
 
 
-def test_spans_use_the_previous_sample_or_the_interval():
-    r = rows([1, 2, 3], start_sequence=2)
-    r[2] = r[2]._replace(time_ns=r[2].time_ns + 7)  # a late tick: the span stretches
-    assert spans(r, I) == [(900, 1000), (1000, 1100), (1100, 1207)]
-    gap = [r[0], r[2]._replace(sequence=9)]
-    assert spans(gap, I) == [(900, 1000), (1107, 1207)]
+def test_the_window_asked_for_is_exactly_the_covering_samples_at_every_edge():
+    rng = random.Random(13)
+    for _ in range(200):
+        t, rows = 1000, []
+        for sequence in range(1, 30):
+            t += rng.choice([I, I, I - 3, I + 3, 2 * I])  # on time, early, late, a missed tick
+            rows.append(Row(sequence, t, 1, 1, 1))
+        times = [r.time_ns for r in rows]
+        edges = [x + d for x in times for d in (-I - 1, -I, -I + 1, -1, 0, 1)]
+        for _ in range(50):
+            start, end = sorted((rng.choice(edges), rng.choice(edges)))
+            from_ns, to_ns = window_range(start, end)
+            assert daemon_window(rows, I, from_ns, to_ns) == covering(rows, I, start, end), (start, end)
 
 
-def test_the_daemons_first_sample_covers_nothing_before_it():
-    r = rows([10, 20], start_sequence=1, t0=1000)
-    assert spans(r, I)[0] == (1000, 1000)
-    # A request before the daemon's first sample is not covered by it.
-    assert not peak_over(r, I, 950, 1050).complete
-    assert peak_over(r, I, 1001, 1050).complete
+def test_the_edges_of_one_sample():
+    rows = [Row(1, 1000, 1, 5, 1), Row(2, 1100, 1, 7, 1), Row(3, 1200, 1, 9, 1)]
+    # A request at the instant a sample was taken is covered by it: t is in (t − I, t].
+    assert covering(rows, I, *window_range(1100, 1100)) == [rows[1]]
+    assert daemon_window(rows, I, *window_range(1100, 1100)) == [rows[1]]
+    # One nanosecond later belongs to the next sample only.
+    assert daemon_window(rows, I, *window_range(1101, 1101)) == [rows[2]]
+    # A request ending when the sample before was taken is before the sample's interval; a
+    # nanosecond later is in it.
+    assert daemon_window(rows, I, *window_range(950, 1000)) == [rows[0]]
+    assert daemon_window(rows, I, *window_range(950, 1001)) == rows[:2]
+    # The first held sample stands for (t − interval, t].
+    assert daemon_window(rows, I, *window_range(900, 900)) == []
+    assert daemon_window(rows, I, *window_range(901, 901)) == [rows[0]]
 
 
-def test_a_request_inside_one_interval_takes_that_sample():
-    r = rows([10, 50, 20])
-    peak = peak_over(r, I, 1020, 1080)  # inside (1000, 1100]
-    assert (peak.bytes, peak.complete, peak.samples) == (50, True, 1)
+def test_a_late_tick_stands_for_the_time_since_the_sample_before():
+    rows = [Row(1, 1000, 1, 5, 1), Row(2, 1150, 1, 7, 1), Row(3, 1200, 1, 9, 1)]
+    # (1000, 1050] is in no nominal interval (1150 − 100 = 1050): sample 2 measured it.
+    assert covering(rows, I, 1010, 1040) == [rows[1]]
+    assert daemon_window(rows, I, *window_range(1010, 1040)) == [rows[1]]
+    # Sample 3, early after it, stands for (1150, 1200] only.
+    assert covering(rows, I, 1120, 1140) == [rows[1]]
 
 
-def test_only_overlapping_samples_count_not_what_came_after():
-    r = rows([10, 20, 30, 999])
-    peak = peak_over(r, I, 1010, 1150)  # (1000,1100] and (1100,1200]
-    assert peak.bytes == 30 and peak.samples == 2 and peak.complete
-    # A request ending exactly at a sample's time is covered by it, not by the next.
-    assert peak_over(r, I, 1010, 1100).bytes == 20
+def test_window_range_never_goes_before_the_epoch_or_backwards():
+    assert window_range(0, 0) == (0, 0)
+    assert window_range(10, 5) == (9, 10)  # a wall clock stepped back during the request
 
 
-def test_the_start_boundary():
-    r = rows([10, 20, 30])
-    # start == 1000 lies in (900, 1000]: the first sample covers it.
-    assert peak_over(r, I, 1000, 1050).samples == 2
-    assert peak_over(r, I, 1001, 1050).samples == 1
+def answer(samples=3, covered=True, generations=(1, 1), peak_max=50, peak_count=None, exact_min=1, exact_count=None):
+    return {
+        "window": {"samples": samples, "covered": covered, "from_sequence": 1 if samples else None,
+                   "to_sequence": samples or None, "from_generation": generations[0], "to_generation": generations[1]},
+        "fields": {
+            "memory_interval_peak_bytes": {"max": peak_max, "min": 1, "count": samples if peak_count is None else peak_count},
+            "memory_interval_peak_exact": {"max": 1, "min": exact_min,
+                                           "count": samples if exact_count is None else exact_count},
+            "memory_current_bytes": {"max": 9, "min": 1, "count": samples},
+        },
+    }
 
 
-def test_complete_needs_a_sample_past_the_end():
-    r = rows([10, 20])
-    peak = peak_over(r, I, 1050, 1150)
-    assert peak.bytes == 20 and not peak.complete
-    assert not sampled_past(r, 1150) and sampled_past(r, 1100)
+def test_complete_and_exact():
+    assert peak_from_window(answer()) == Peak(50, True, True, 3)
 
 
-def test_complete_needs_the_start_covered():
-    r = rows([10, 20], start_sequence=5, t0=1000)
-    # The first known sample's span begins at 900 (nominal): a request from 850 is not covered.
-    assert not peak_over(r, I, 850, 1050).complete
-    assert peak_over(r, I, 950, 1050).complete
+def test_a_lower_bound_in_any_sample_is_not_exact():
+    assert peak_from_window(answer(exact_min=0)) == Peak(50, True, False, 3)
+    # A sample without the flag (an older daemon's, or one adopted from before it existed).
+    assert peak_from_window(answer(exact_count=2)) == Peak(50, True, False, 3)
 
 
-def test_a_gap_in_sequences_is_incomplete():
-    r = rows([10, 20, 30, 40])
-    gapped = [r[0], r[1], r[3]._replace(sequence=9)]
-    peak = peak_over(gapped, I, 950, 1350)
-    assert peak.bytes == 40 and not peak.complete and not peak.exact
+def test_not_covered_is_incomplete():
+    assert peak_from_window(answer(covered=False)) == Peak(50, False, False, 3)
 
 
-def test_a_generation_change_is_incomplete():
-    r = rows([10, 20])
-    r[1] = r[1]._replace(generation=2)
-    assert not peak_over(r, I, 950, 1050).complete
+def test_two_generations_are_incomplete():
+    assert peak_from_window(answer(generations=(1, 2))) == Peak(50, False, False, 3)
 
 
-def test_a_missing_interval_peak_is_incomplete_but_the_rest_counts():
-    r = rows([10, None, 30])
-    peak = peak_over(r, I, 950, 1150)
-    assert peak.bytes == 30 and not peak.complete
+def test_a_daemon_that_does_not_say_the_generations_gives_no_complete_peak():
+    document = answer()
+    del document["window"]["from_generation"], document["window"]["to_generation"]
+    assert peak_from_window(document) == Peak(50, False, False, 3)
+
+
+def test_a_sample_without_an_interval_peak_is_incomplete_but_the_rest_counts():
+    assert peak_from_window(answer(peak_count=2)) == Peak(50, False, False, 3)
 
 
 def test_nothing_covering():
-    assert peak_over([], I, 0, 10) == (None, False, False, 0)
-    assert peak_over(rows([5]), I, 5000, 6000).bytes is None
+    assert peak_from_window(answer(samples=0, peak_max=None, peak_count=0, covered=False,
+                                   generations=(None, None))) == Peak(None, False, False, 0)
+    assert peak_from_window(answer(peak_max=None, peak_count=0)) == Peak(None, False, False, 3)
+    assert NO_PEAK == Peak(None, False, False, 0)
 
 
-def test_exact_when_the_peak_reaches_the_lifetime_peak():
-    # v1-style: the lifetime peak rose to 50 inside the request: 50 is exact.
-    r = rows([10, 50, 20], lifetime=[10, 50, 50])
-    peak = peak_over(r, I, 950, 1150)
-    assert peak.bytes == 50 and peak.exact
-
-
-def test_not_exact_when_an_older_lifetime_peak_is_higher():
-    # The lifetime peak (900, from before the request) bounds nothing useful: the 20 is a lower bound.
-    r = rows([10, 20, 15], lifetime=[900, 900, 900])
-    peak = peak_over(r, I, 950, 1150)
-    assert peak.bytes == 20 and peak.complete and not peak.exact
-
-
-def test_exact_when_the_daemon_flags_every_sample():
-    r = rows([10, 20, 15], lifetime=[900, 900, 900], exact=[True, True, True])
-    assert peak_over(r, I, 950, 1150).exact
-    r = rows([10, 20, 15], lifetime=[900, 900, 900], exact=[True, False, True])
-    assert not peak_over(r, I, 950, 1150).exact
-
-
-def test_a_lifetime_peak_that_went_down_was_reset():
-    r = rows([10, 50, 20], lifetime=[60, 50, 50])
-    assert not peak_over(r, I, 950, 1150).exact
-
-
-def test_parse_samples_by_column_name():
-    document = {
-        "truncated": False, "next_since": 8,
-        "fields": ["sequence", "time_unix_ns", "generation", "memory_current_bytes", "memory_peak_bytes",
-                   "memory_interval_peak_bytes", "tree_cpu_cores"],
-        "samples": [[8, 2000, 1, 5, 70.0, 60, 0.5], [7, 1900, 1, 5, 70, None, 0.1], "junk", [None, 1]],
-    }
-    page = parse_samples(document)
-    assert page.next_since == 8 and not page.truncated
-    assert page.rows == [SampleRow(7, 1900, 1, None, 70, None), SampleRow(8, 2000, 1, 60, 70, None)]
-    flagged = dict(document, fields=document["fields"] + ["memory_interval_peak_exact"],
-                   samples=[[8, 2000, 1, 5, 70, 60, 0.5, True]])
-    assert parse_samples(flagged).rows[0].interval_peak_exact is True
-
-
-def test_parse_samples_rejects_what_is_not_a_samples_answer():
-    import pytest
-
+def test_what_is_not_a_window_answer():
     with pytest.raises(ValueError):
-        parse_samples({"samples": []})
+        peak_from_window({"window": {}})
     with pytest.raises(ValueError):
-        parse_samples({"fields": ["time_unix_ns"], "samples": []})
+        peak_from_window({"fields": {}, "window": []})
+    # Missing fields: no peak, never an exception from deep inside.
+    assert peak_from_window({"window": {}, "fields": {}}) == Peak(None, False, False, 0)

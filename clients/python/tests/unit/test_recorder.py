@@ -1,5 +1,6 @@
-"""Peak resolution off the request path: waits for a sample past the end, takes the covering
-samples, delivers to on_complete and JSON lines; never loses a record."""
+"""Peak resolution off the request path: waits for a sample past the end, asks for the range
+window of the covering samples (one per request), delivers to on_complete and JSON lines;
+never loses a record."""
 import json
 import os
 import threading
@@ -50,11 +51,24 @@ def request(server="test"):
     return RequestInfo("id-{}".format(time.perf_counter_ns()), "GET", "/x", server)
 
 
+def started(fake):
+    """A request, begun before the next sample the fake takes (samples are stamped with the time
+    they were due, which can be a little before they are taken)."""
+    info = request()
+    wait_for_sample(fake, lambda s: s["time_unix_ns"] >= info.start_unix_ns)
+    return info
+
+
+def window_bounds(target):
+    query = dict(p.split("=", 1) for p in target.partition("?")[2].split("&"))
+    return tuple(int(query[k].replace(".", "")) for k in ("from", "to"))
+
+
 def test_peak_of_the_covering_samples_once_sampled_past_the_end(fake):
     fake.start_sampling(0.01)
     collected = Collected()
     resolver = PeakResolver(Client(fake.path))
-    info = request()
+    info = started(fake)
     fake.interval_peak_next = 900 * MiB
     wait_for_sample(fake, lambda s: s["memory_interval_peak_bytes"] == 900 * MiB)
     info.mark_end()
@@ -62,11 +76,49 @@ def test_peak_of_the_covering_samples_once_sampled_past_the_end(fake):
     (done, record), = collected.wait()
     assert done is info
     assert record["peak_memory_bytes"] == 900 * MiB
-    assert record["peak_complete"] is True
+    assert record["peak_complete"] is True and record["peak_exact"] is True
     assert record["peak_samples"] >= 1
-    # Resolved only once the daemon had sampled past the end.
-    with fake.lock:
-        assert any(s["time_unix_ns"] >= info.end_unix_ns for s in fake.samples)
+    # One range window, [start − 1 ns, end], asked once the daemon had sampled past the end.
+    (target, newest), = fake.windows_asked()
+    assert window_bounds(target) == (info.start_unix_ns - 1, info.end_unix_ns)
+    assert newest >= info.end_unix_ns
+
+
+def test_a_lower_bound_in_one_covering_sample_is_not_exact(fake):
+    fake.start_sampling(0.01)
+    collected = Collected()
+    info = started(fake)
+    fake.exact_next = 0
+    wait_for_sample(fake, lambda s: s["memory_interval_peak_exact"] == 0)
+    info.mark_end()
+    PeakResolver(Client(fake.path)).submit(info, RequestSink(collected))
+    (_, record), = collected.wait()
+    assert record["peak_complete"] is True and record["peak_exact"] is False
+
+
+def test_a_new_generation_during_the_request_is_incomplete(fake):
+    fake.start_sampling(0.01)
+    collected = Collected()
+    info = started(fake)
+    fake.generation = 2  # DRUM restarted while the request ran
+    wait_for_sample(fake, lambda s: s["generation"] == 2)
+    info.mark_end()
+    PeakResolver(Client(fake.path)).submit(info, RequestSink(collected))
+    (_, record), = collected.wait()
+    assert record["peak_memory_bytes"] == 100 * MiB
+    assert record["peak_complete"] is False and record["peak_exact"] is False
+
+
+def test_a_request_older_than_the_history_is_incomplete(fake):
+    info = request()
+    time.sleep(0.02)  # the request began before the daemon's first sample (and its interval)
+    fake.start_sampling(0.01)
+    wait_for_sample(fake, lambda s: True)
+    info.mark_end()
+    collected = Collected()
+    PeakResolver(Client(fake.path)).submit(info, RequestSink(collected))
+    (_, record), = collected.wait()
+    assert record["peak_memory_bytes"] == 100 * MiB and record["peak_complete"] is False
 
 
 def test_a_spike_after_the_request_does_not_count(fake):
@@ -87,7 +139,7 @@ def test_a_spike_after_the_request_does_not_count(fake):
 def test_a_request_that_began_long_ago_reaches_back(fake):
     fake.start_sampling(0.01)
     collected = Collected()
-    info = request()
+    info = started(fake)
     fake.interval_peak_next = 700 * MiB
     first = wait_for_sample(fake, lambda s: s["memory_interval_peak_bytes"] == 700 * MiB)
     wait_for_sample(fake, lambda s: s["sequence"] >= first["sequence"] + 50)
@@ -125,17 +177,21 @@ def test_resolve_now_for_a_process_about_to_exit(fake):
     fake.start_sampling(0.01)
     fake.interval_peak_next = 300 * MiB
     wait_for_sample(fake, lambda s: s["memory_interval_peak_bytes"] == 300 * MiB)
-    info = request()
+    info = started(fake)
     fake.interval_peak_next = 400 * MiB
     wait_for_sample(fake, lambda s: s["memory_interval_peak_bytes"] == 400 * MiB)
-    fake._sampling.clear()  # nothing is sampled past the end
     info.mark_end()
+    # Even when the daemon happens to have sampled past the end already (a race the real
+    # per-request children lose or win by a few ms), the record says incomplete: always the same.
+    wait_for_sample(fake, lambda s: s["time_unix_ns"] >= info.end_unix_ns)
     collected = Collected()
     PeakResolver(Client(fake.path)).resolve_now(info, RequestSink(collected))
     # Delivered synchronously: no waiting in a process about to exit.
     (_, record), = collected.records
     assert record["peak_memory_bytes"] == 400 * MiB
-    assert record["peak_complete"] is False
+    assert record["peak_complete"] is False and record["peak_exact"] is False
+    (target, _), = fake.windows_asked()
+    assert window_bounds(target) == (info.start_unix_ns - 1, info.end_unix_ns)
 
 
 def test_jsonl_lines_and_a_raising_callback(fake, short_dir):
@@ -214,7 +270,7 @@ finish_request(info, RequestSink(jsonl_path={path!r}))
     assert record["request_id"] == "exiting" and record["peak_memory_bytes"] is None
 
 
-def test_a_burst_of_requests_does_not_query_the_daemon_per_request(fake):
+def test_a_burst_of_requests_costs_one_window_each_and_a_snapshot_per_interval(fake):
     fake.start_sampling(0.05)
     wait_for_sample(fake, lambda s: True)
     collected = Collected()
@@ -229,7 +285,13 @@ def test_a_burst_of_requests_does_not_query_the_daemon_per_request(fake):
         time.sleep(0.001)  # requests arriving over a few sampling intervals, not all at once
     collected.wait(200)
     with fake.lock:
-        queries = len(fake.requests) - before
+        asked = fake.requests[before:]
         intervals = fake.samples[-1]["sequence"] - first_sequence
-    # About one query per sampling interval (plus a snapshot every 2 s), not one per request.
-    assert queries <= 2 * intervals + 4, (queries, intervals)
+    windows = fake.windows_asked()
+    # Exactly one window per request, each once the daemon had sampled past that request's end.
+    assert sorted(window_bounds(t) for t, _ in windows) == sorted((i.start_unix_ns - 1, i.end_unix_ns) for i in infos)
+    assert all(newest >= window_bounds(t)[1] for t, newest in windows)
+    # Besides them, about one snapshot per sampling interval, not one per request.
+    snapshots = [t for t in asked if t.startswith("/v1/snapshot")]
+    assert len(snapshots) + len(windows) == len(asked), asked
+    assert len(snapshots) <= 2 * intervals + 4, (len(snapshots), intervals)
