@@ -69,7 +69,7 @@ public final class EventLog: Sendable {
         state.withLock { s in s.ring = s.ring.copied(into: region) }
     }
 
-    /// Where the ring is (for tests).
+    /// Where the ring is: anonymous memory, or a history file's event region.
     var region: EventRegion { state.withLock { $0.ring.region } }
     var isInFile: Bool { region.file != nil }
 }
