@@ -37,7 +37,7 @@ public struct DaemonConfig: Equatable, Sendable {
     /// node_exporter textfile output (nil: none), rewritten every `textfileIntervalSeconds`.
     var textfile: String?
     var textfileIntervalSeconds = 15.0
-    var eventRingSize = 1000
+    var eventRingSize = History.defaultEventCapacity
     var events = EventSettings()
 
     public static let defaultPath = "/etc/drum-monitor/drum-monitor.yaml"
@@ -54,9 +54,13 @@ public struct DaemonConfig: Equatable, Sendable {
 
     var intervalNanos: UInt64 { UInt64((intervalSeconds * 1e9).rounded()) }
     var capacity: Int { max(1, Int((retentionSeconds / intervalSeconds).rounded(.down))) }
-    /// The memory the history takes: the history's own count for this capacity, and the event
-    /// ring's once full.
-    var historyBytes: Int { History.bytesNeeded(capacity: capacity) + EventRing.bytes(capacity: eventRingSize) }
+    /// The bytes the history takes, its file and private memory together (what
+    /// `max_history_bytes` bounds): the samples' slots and tables, and the event ring once full.
+    var historyBytes: Int { historyFootprint(inFile: true).total }
+
+    func historyFootprint(inFile: Bool) -> HistoryFootprint {
+        History.footprint(capacity: capacity, eventCapacity: eventRingSize, inFile: inFile)
+    }
 
     /// The history in words, for the log and for messages about its size.
     var historyDescription: String {

@@ -641,22 +641,29 @@ def test_metrics():
         check("textfile.rewritten", bool(newer) and not os.path.exists(os.path.join(TEXTFILE_DIR, ".drum-monitor.prom.tmp")))
     finally:
         with open(CONFIG, "w") as f:
+            f.write(original)
+        systemctl("reload", SVC)
 
 
 HISTORY = "/run/drum-monitor/drum-monitor.history"
 
 
+def held(path, items, sequence, limit):
+    """Every item `path` holds, by sequence, followed with since= and next_since."""
+    found, since = {}, 0
+    while True:
+        status, body = get(f"{path}?since={since}&limit={limit}")
+        assert status == 200, f"{path}: HTTP {status}"
+        for item in body[items]:
+            found[sequence(item)] = item
+        if not body[items]:
+            return found
+        since = body["next_since"]
+
+
 def held_samples():
     """Every held sample as {sequence: row} ([sequence, time_unix_ns, generation, metrics...])."""
-    rows, since = {}, 0
-    while True:
-        status, body = get(f"/v1/samples?since={since}&limit=10000")
-        assert status == 200, f"/v1/samples: HTTP {status}"
-        for row in body["samples"]:
-            rows[row[0]] = row
-        if not body["samples"]:
-            return rows
-        since = body["next_since"]
+    return held("/v1/samples", "samples", lambda row: row[0], 10000)
 
 
 def check_history_kept(name, before, after, interval_ns):
@@ -676,19 +683,48 @@ def check_history_kept(name, before, after, interval_ns):
           + (f"seq {first_new[0]} gen {first_new[2]}, {(first_new[1] - before[last][1]) / 1e9:.2f}s later" if first_new else "none"))
 
 
+def held_events():
+    """Every held event as {sequence: event}."""
+    return held("/v1/events", "events", lambda e: e["sequence"], 1000)
+
+
+def check_events_kept(name, before):
+    """The events of `before` are all held after a restart, unchanged (the event ring is in the
+    history file); a client following since the newest of them gets the restart next, with the
+    following sequence, and misses nothing (issues 14 and 15)."""
+    last = max(before) if before else 0
+    after = wait_for(lambda: (lambda e: e if any(q > last for q in e) else None)(held_events()), 30) or held_events()
+    missing = [q for q in before if q not in after]
+    changed = [q for q in before if q in after and after[q] != before[q]]
+    check(f"{name}.events-kept", before and not missing and not changed,
+          f"{len(before)} before, {len(missing)} missing (e.g. {missing[:3]}), {len(changed)} changed")
+    status, body = get(f"/v1/events?since={last}")
+    first = body["events"][0] if status == 200 and body["events"] else None
+    check(f"{name}.events-continue",
+          first is not None and first["sequence"] == last + 1 and not body["truncated"]
+          and any(e["kind"] == "daemon_restarted" for e in body["events"]),
+          json.dumps(body)[:800])
+
+
 def test_history_restart():
-    """systemctl restart: the new daemon adopts the history file (issue 15)."""
+    """systemctl restart: the new daemon adopts the history file (issue 15), its events too."""
     check("history.file", os.path.isfile(HISTORY) and stat.S_IMODE(os.stat(HISTORY).st_mode) == 0o600,
           f"{HISTORY}: {oct(stat.S_IMODE(os.stat(HISTORY).st_mode)) if os.path.exists(HISTORY) else 'absent'}")
     interval_ns = int(snapshot()["interval_seconds"] * 1e9)
     wait_for(lambda: len(held_samples()) >= 5, 30)
     before = held_samples()
+    events = held_events()
+    check("history.events-before-restart", any(e["kind"] == "oom_kill" for e in events.values()),
+          f"{len(events)} events: {sorted({e['kind'] for e in events.values()})}")
     r = systemctl("restart", SVC)
     check("history.restart", r.returncode == 0 and bool(wait_for(answers, 60)), r.stderr.strip())
     time.sleep(2)
     check_history_kept("history.restart", before, held_samples(), interval_ns)
+    check_events_kept("history.restart", events)
+    r = run(BIN, "query", "events", "--kind", "oom_kill", "--socket", SOCK)
+    check("history.restart-query-events", r.returncode == 0 and "oom_kill" in r.stdout, (r.stdout + r.stderr)[-500:])
     log = run("journalctl", "-b", "-u", SVC, "--no-pager", "-n", "50").stdout
-    check("history.restart-journal", "adopted" in log, "journal says what was adopted")
+    check("history.restart-journal", "adopted" in log and " events (sequences " in log, "journal says what was adopted")
 
 
 def test_history_reload():
@@ -699,6 +735,7 @@ def test_history_reload():
     capacity = get("/healthz")[1]["capacity"]
     interval_ns = int(snapshot()["interval_seconds"] * 1e9)
     before = held_samples()
+    events = held_events()
     try:
         hours = re.search(r"^retention: *([0-9]+)h *$", original, re.M)
         assert hours, f"no 'retention: Nh' line in {config}"
@@ -711,6 +748,8 @@ def test_history_reload():
         after = held_samples()
         missing = [q for q in before if q not in after or after[q] != before[q]]
         check("history.reload-samples-kept", not missing, f"{len(before)} before, {len(missing)} missing or changed")
+        kept = held_events()
+        check("history.reload-events-kept", all(kept.get(q) == e for q, e in events.items()), f"{len(events)} before, {len(kept)} after")
         # And the reloaded history is adopted by the next start too.
         systemctl("restart", SVC)
         wait_for(answers, 60)
@@ -736,6 +775,7 @@ def test_watchdog():
     restarts = int(prop(SVC, "NRestarts") or 0)
     interval_ns = int(snapshot()["interval_seconds"] * 1e9)
     before = held_samples()
+    events = held_events()
     os.kill(pid, signal.SIGSTOP)
     t = time.monotonic()
     ok = wait_for(
@@ -751,6 +791,7 @@ def test_watchdog():
     check("watchdog.journal", "watchdog" in log.lower(), "journal mentions the watchdog")
     time.sleep(2)
     check_history_kept("watchdog.history", before, held_samples(), interval_ns)
+    check_events_kept("watchdog.history", events)
 
 
 def test_stop():
