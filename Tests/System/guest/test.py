@@ -641,6 +641,8 @@ def test_metrics():
         check("textfile.rewritten", bool(newer) and not os.path.exists(os.path.join(TEXTFILE_DIR, ".drum-monitor.prom.tmp")))
     finally:
         with open(CONFIG, "w") as f:
+            f.write(original)
+        systemctl("reload", SVC)
 
 
 HISTORY = "/run/drum-monitor/drum-monitor.history"
