@@ -17,7 +17,7 @@ FILES = [
      "The configuration of drum-monitor.service; every key with its default is documented in the file. "
      "Each key can be overridden by DRUM_MONITOR_<KEY> variables and --<key> flags of serve."),
     ("/etc/drum-monitor/NAME.yaml",
-     "The configuration of instance NAME of drum-monitor@.service (one per DRUM server; name it with pid or pidfile)."),
+     "The configuration of instance NAME of drum-monitor@.service (one per DRUM server; name it with match, pidfile or pid)."),
     ("/run/drum-monitor/drum-monitor.sock",
      "The query socket, mode 0660, group drum-monitor. /run/drum-monitor/NAME.sock for instance NAME."),
     ("drum-monitor.service, drum-monitor.socket",

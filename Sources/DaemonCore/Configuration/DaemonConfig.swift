@@ -1,4 +1,5 @@
 import History
+import KernelReaders
 import Logging
 import QueryServer
 import SampleModel
@@ -19,6 +20,8 @@ public struct DaemonConfig: Equatable, Sendable {
     var socketGroup: String?
     var pid: Int32?
     var pidfile: String?
+    /// Discovery watches only a DRUM that matches (several DRUM servers on one host).
+    var match: DrumMatch?
     var cgroup: String?
     var readEnvironment = true
     public internal(set) var logLevel: Logger.Level = .info
@@ -92,6 +95,7 @@ public struct DaemonConfig: Equatable, Sendable {
     var target: TargetSpec {
         if let pid { return .pid(pid) }
         if let pidfile { return .pidfile(pidfile) }
+        if let match { return .matching(match) }
         return .discover
     }
 
@@ -144,6 +148,10 @@ public struct DaemonConfig: Equatable, Sendable {
             guard v.isEmpty || v.hasPrefix("/") else { throw ValueError(message: "must be an absolute path, got '\(v)'") }
             c.pidfile = v.isEmpty ? nil : v
         }, show: { $0.pidfile ?? "" }),
+        Key(name: "match", help: "discover only the DRUM whose command line contains this text, or with env:NAME=VALUE, whose environment has it (empty: any DRUM)", apply: { c, v throws(ValueError) in
+            guard !v.isEmpty else { c.match = nil; return }
+            do throws(DrumMatch.Invalid) { c.match = try DrumMatch.parse(v) } catch { throw ValueError(message: error.description) }
+        }, show: { $0.match?.text ?? "" }),
         Key(name: "cgroup", help: "watch this cgroup (as in /proc/PID/cgroup) instead of the target's", apply: { c, v throws(ValueError) in
             guard v.isEmpty || v.hasPrefix("/") else { throw ValueError(message: "must be a cgroup path starting with /, got '\(v)'") }
             c.cgroup = v.isEmpty ? nil : v
@@ -299,6 +307,12 @@ public struct DaemonConfig: Equatable, Sendable {
     func crossCheck() -> [String] {
         var problems: [String] = []
         if pid != nil && pidfile != nil { problems.append("set only one of 'pid' and 'pidfile'") }
+        if let match, pid != nil || pidfile != nil {
+            problems.append("'match' (\(match.text)) chooses among the DRUM servers discovery finds; it cannot be combined with '\(pid != nil ? "pid" : "pidfile")', which names the process itself: set one of them")
+        }
+        if case .environment = match, !readEnvironment {
+            problems.append("'match' (\(match!.text)) compares the environment, which 'read_environment: false' leaves unread")
+        }
         if retentionSeconds < intervalSeconds { problems.append("'retention' must be at least 'interval'") }
         problems += events.problems
         if Double(events.growthWindowNanos) < 10 * intervalSeconds * 1e9 {

@@ -156,7 +156,7 @@ def mib(n):
 # ---------------------------------------------------------------- the fake DRUM
 
 
-def write_fake_unit(memory_max=None, slice_=None, cpu_quota="150%", unit=FAKE, ctl=CTL, port=6789):
+def write_fake_unit(memory_max=None, slice_=None, cpu_quota="150%", unit=FAKE, ctl=CTL, port=6789, extra=()):
     lines = [
         "[Unit]",
         "Description=DRUM-shaped fake model server (system test)",
@@ -164,6 +164,7 @@ def write_fake_unit(memory_max=None, slice_=None, cpu_quota="150%", unit=FAKE, c
         f"ExecStart=/usr/bin/python3 /opt/fake-drum/bin/drum server --address 127.0.0.1:{port} --control {ctl} --workers 3",
         "OOMPolicy=continue",
         f"CPUQuota={cpu_quota}",
+        *extra,
     ]
     if memory_max:
         lines.append(f"MemoryMax={memory_max}")
@@ -861,6 +862,75 @@ def test_instances():
         os.unlink(f"/etc/drum-monitor/{name}.yaml")
 
 
+# ---------------------------------------------------------------- several DRUM servers found by `match`
+
+
+# name: (its DRUM's MemoryMax, port, the instance's match). The DRUM of mb sets FAKE_INSTANCE=mb
+# and runs without capabilities: the instance (root, no capabilities) may read the environment
+# of a root process only if that process has no capabilities it lacks (the kernel's ptrace rule).
+MATCHED = {
+    "ma": (200 * MiB, 6792, "--address 127.0.0.1:6792"),
+    "mb": (240 * MiB, 6793, "env:FAKE_INSTANCE=mb"),
+}
+ENV_LINES = ("Environment=FAKE_INSTANCE=mb", "CapabilityBoundingSet=")
+
+
+def test_instances_match():
+    """Two DRUM-shaped services found by discovery: drum-monitor@ma by its address, @mb by its
+    environment; each reports its own tree and cgroup, waits (never taking the other) while its DRUM
+    is stopped, finds it again, and says Permission denied for an environment it may not read."""
+    pids = {}
+    for name, (limit, port, match) in MATCHED.items():
+        write_fake_unit(memory_max=limit, unit=f"fake-{name}.service", ctl=f"/run/fake-{name}", port=port,
+                        extra=ENV_LINES if name == "mb" else ())
+        pids[name] = start_fake(unit=f"fake-{name}.service", ctl=f"/run/fake-{name}")
+        with open(f"/etc/drum-monitor/{name}.yaml", "w") as f:
+            f.write(f"# instance {name} of the system test: the DRUM that matches\nmatch: {match}\n")
+    r = systemctl("start", *(f"drum-monitor@{name}.socket" for name in MATCHED))
+    check("instances-match.sockets-start", r.returncode == 0, r.stderr.strip())
+    for name, (limit, _, _) in MATCHED.items():
+        sock = f"/run/drum-monitor/{name}.sock"
+        snap = wait_target(pids[name], sock=sock)
+        if not check(f"instances-match.{name}.own-target", bool(snap), f"root_pid {pids[name]} via {sock}"):
+            info(json.dumps(snapshot(sock))[:1000])
+            continue
+        unit = f"fake-{name}.service"
+        check(f"instances-match.{name}.own-cgroup", snap["cgroup"]["path"] == prop(unit, "ControlGroup"), snap["cgroup"]["path"])
+        check(f"instances-match.{name}.own-tree", snap["target"]["process_count"] == 4, str(snap["target"]["process_count"]))
+        check(f"instances-match.{name}.own-limit", snap["memory"]["limit_bytes"] == limit, mib(snap["memory"]["limit_bytes"]))
+
+    # mb's DRUM stops: @mb waits for it (ma's DRUM does not match) and says what it waits for.
+    sock = "/run/drum-monitor/mb.sock"
+    systemctl("stop", "fake-mb.service")
+
+    def waiting():
+        t = snapshot(sock)["target"]
+        return t if not t["found"] else None
+
+    t = wait_for(waiting, 30)
+    message = (t or {}).get("message") or ""
+    check("instances-match.mb.waits", bool(t) and "whose environment has FAKE_INSTANCE=mb" in message, message)
+    check("instances-match.mb.not-the-other", bool(t) and "does not match" in message and str(pids["ma"]) in message, message)
+
+    # Started again with every capability: its environment cannot be read by the instance.
+    write_fake_unit(memory_max=MATCHED["mb"][0], unit="fake-mb.service", ctl="/run/fake-mb", port=MATCHED["mb"][1],
+                    extra=ENV_LINES[:1])
+    full = start_fake(unit="fake-mb.service", ctl="/run/fake-mb")
+    t = wait_for(lambda: (lambda t: t if "Permission denied" in (t.get("message") or "") else None)(snapshot(sock)["target"]), 30)
+    check("instances-match.mb.eacces-shown", bool(t) and not t["found"] and str(full) in t["message"], (t or {}).get("message"))
+
+    # Without capabilities again: found.
+    write_fake_unit(memory_max=MATCHED["mb"][0], unit="fake-mb.service", ctl="/run/fake-mb", port=MATCHED["mb"][1],
+                    extra=ENV_LINES)
+    again = start_fake(unit="fake-mb.service", ctl="/run/fake-mb")
+    check("instances-match.mb.found-again", bool(wait_target(again, sock=sock)), f"root_pid {again}")
+
+    systemctl("stop", *(f"drum-monitor@{name}.service" for name in MATCHED), *(f"drum-monitor@{name}.socket" for name in MATCHED),
+              *(f"fake-{name}.service" for name in MATCHED))
+    for name in MATCHED:
+        os.unlink(f"/etc/drum-monitor/{name}.yaml")
+
+
 # ---------------------------------------------------------------- inside a container (no systemd)
 
 
@@ -1124,6 +1194,7 @@ def main():
                 info(run("journalctl", "-b", "-u", SVC, "--no-pager", "-n", "80").stdout)
             systemctl("stop", FAKE)
             step("instances", test_instances)
+            step("instances-match", test_instances_match)
             step("container-runtime", test_container, "runtime", True)
             step("container-stacked", test_container, "stacked")
             step("upgrade", test_upgrade)
