@@ -133,7 +133,7 @@ let package = Package(
             path: "Benchmarks/WindowBench"
         ),
         // Real cgroups and process trees for tests (root only); not shipped.
-        .target(name: "TestSupport", dependencies: ["UnixSocket"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["UnixSocket", .product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport"),
         // The sampler's CPU per tick, back to back (make bench).
         .executableTarget(
             name: "drum-monitor-sampler-bench",

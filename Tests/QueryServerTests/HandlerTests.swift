@@ -5,6 +5,7 @@ import NIOEmbedded
 import NIOHTTP1
 import SampleModel
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc

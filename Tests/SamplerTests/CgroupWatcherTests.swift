@@ -11,7 +11,7 @@ import SampleModel
 /// (ticks 100 ms apart), and keeps what it logs.
 final class WatcherDriver {
     let watcher: CgroupWatcher
-    let log = CapturedLines()
+    let log = CapturedLog()
     var now: UInt64 = 1_000_000_000_000
     var ticks = 0
     var message = "no DRUM process found (looking for `drum server`, DRUM's gunicorn or -m datarobot_drum)"
@@ -21,7 +21,7 @@ final class WatcherDriver {
     init(paths: KernelPaths = .host, override: String? = nil) throws {
         let log = self.log
         watcher = CgroupWatcher(locator: try CgroupLocator(paths: paths), override: override,
-                                logger: Logger(label: "test") { _ in CapturingHandler(lines: log) })
+                                logger: log.logger())
     }
 
     /// One tick watching `pid` (nil: no target).
@@ -44,25 +44,6 @@ final class WatcherDriver {
             if condition(v, d) { return n }
         }
         return nil
-    }
-}
-
-final class CapturedLines: Sendable {
-    private let lines = Mutex<[String]>([])
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
-    var all: [String] { lines.withLock { $0 } }
-}
-
-struct CapturingHandler: LogHandler {
-    let lines: CapturedLines
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-    func log(event: LogEvent) {
-        lines.append("\(event.level) \(event.message)")
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Testing
+import TestSupport
 import KernelReaders
 import SampleModel
 @testable import Sampler
@@ -27,10 +28,9 @@ import SampleModel
     }
 
     func sampler(_ f: ProcFixture, _ clock: ManualClock, _ match: String, readEnvironment: Bool = true,
-                 log: CapturedLines = CapturedLines()) throws -> Sampler {
-        let handler = CapturingHandler(lines: log)
-        return try Sampler(configuration: f.configuration(.matching(try DrumMatch.parse(match)), readEnvironment: readEnvironment),
-                           logger: Logger(label: "test") { _ in handler }, clock: clock)
+                 log: CapturedLog = CapturedLog()) throws -> Sampler {
+        try Sampler(configuration: f.configuration(.matching(try DrumMatch.parse(match)), readEnvironment: readEnvironment),
+                    logger: log.logger(), clock: clock)
     }
 
     /// Ticks (0.1 s apart) until the target's root is `pid`; the seconds it took, or nil.
@@ -45,9 +45,8 @@ import SampleModel
     @Test func withoutAMatchTheOldestIsWatched() throws {
         let clock = ManualClock()
         let f = try host(clock)
-        let log = CapturedLines()
-        let handler = CapturingHandler(lines: log)
-        let sampler = try Sampler(configuration: f.configuration(.discover), logger: Logger(label: "test") { _ in handler }, clock: clock)
+        let log = CapturedLog()
+        let sampler = try Sampler(configuration: f.configuration(.discover), logger: log.logger(), clock: clock)
         #expect(sampler.tick().1.target.rootPid == 100)
         #expect(log.all.contains { $0.hasPrefix("warning 2 DRUM servers found; watching the oldest, pid 100") }, "\(log.all)")
     }
@@ -55,7 +54,7 @@ import SampleModel
     @Test func matchByCommandLineWatchesTheYoungerOne() throws {
         let clock = ManualClock()
         let f = try host(clock)
-        let log = CapturedLines()
+        let log = CapturedLog()
         let sampler = try sampler(f, clock, "--address 0.0.0.0:8081", log: log)
         let d = sampler.tick().1
         #expect(d.target.rootPid == 200 && d.target.mode == .werkzeug, "\(d.target)")
@@ -101,7 +100,7 @@ import SampleModel
     @Test func severalMatchesTheOldestWinsWithAWarning() throws {
         let clock = ManualClock()
         let f = try host(clock)
-        let log = CapturedLines()
+        let log = CapturedLog()
         let sampler = try sampler(f, clock, "--code-dir /m", log: log)
         #expect(sampler.tick().1.target.rootPid == 100)
         #expect(log.all.contains { $0.hasPrefix("warning 2 DRUM servers match (whose command line contains '--code-dir /m'); watching the oldest, pid 100") },

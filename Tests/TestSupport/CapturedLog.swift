@@ -2,14 +2,19 @@ import Logging
 import Synchronization
 
 /// A swift-log handler that keeps every message, for tests that count log lines.
-final class CapturedLog: Sendable {
+public final class CapturedLog: Sendable {
+    public init() {}
+
     private let lines = Mutex<[(Logger.Level, String)]>([])
 
-    var messages: [(level: Logger.Level, text: String)] { lines.withLock { $0.map { (level: $0.0, text: $0.1) } } }
+    public var messages: [(level: Logger.Level, text: String)] { lines.withLock { $0.map { (level: $0.0, text: $0.1) } } }
 
-    func logger(_ label: String = "test") -> Logger {
+    public func logger(_ label: String = "test") -> Logger {
         Logger(label: label) { _ in Handler(log: self) }
     }
+
+    /// Each message as "level text", for tests that match on a line.
+    public var all: [String] { messages.map { "\($0.level) \($0.text)" } }
 
     private struct Handler: LogHandler {
         let log: CapturedLog
