@@ -96,7 +96,7 @@ public enum Endpoints {
         let v = sample.values
         return .json { w in
             w.field("sequence", sample.sequence)
-            w.field("time", RFC3339.format(wallNanos: sample.wallNanos))
+            w.field("time", wallTime: sample.wallNanos)
             w.field("time_unix_ns", sample.wallNanos)
             w.field("interval_seconds", Double(context.intervalNanos) / 1e9)
             w.field("measured_interval_seconds", detail.intervalSeconds)
@@ -211,8 +211,8 @@ public enum Endpoints {
                 w.field("seconds", Double(to - from) / 1e9); w.field("samples_requested", nil as Int64?)
                 range = (from, to)
             }
-            w.field("from", range.map { RFC3339.format(wallNanos: $0.from) })
-            w.field("to", range.map { RFC3339.format(wallNanos: $0.to) })
+            w.field("from", wallTime: range?.from)
+            w.field("to", wallTime: range?.to)
             w.field("from_unix_ns", range?.from)
             w.field("to_unix_ns", range?.to)
             w.field("samples", result.sampleCount)
@@ -227,7 +227,7 @@ public enum Endpoints {
                 w.field(metric.name, object: { w in
                     let s = result[metric]
                     w.field("max", s?.max)
-                    w.field("max_time", s.map { RFC3339.format(wallNanos: $0.maxWallNanos) })
+                    w.field("max_time", wallTime: s?.maxWallNanos)
                     w.field("max_sequence", s?.maxSequence)
                     w.field("min", s?.min)
                     w.field("avg", s?.average)
