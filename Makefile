@@ -27,11 +27,11 @@ DRUM_VENV   ?= /var/cache/drum-monitor/drum-venv
 RUN_SOCKET  ?= $(if $(filter 0,$(shell id -u)),/run/drum-monitor/drum-monitor.sock,/tmp/drum-monitor-$(USER)/drum-monitor.sock)
 UNITS       := drum-monitor.service drum-monitor.socket drum-monitor-metrics.socket drum-monitor@.service drum-monitor@.socket
 
-APT_PACKAGES := libsystemd-dev libyaml-dev pkg-config systemd util-linux procps python3 curl
+APT_PACKAGES := libsystemd-dev libyaml-dev pkg-config systemd util-linux procps python3 curl tmux
 # For make deb and its checks (Tests/Package).
 DEB_PACKAGES := debhelper lintian fakeroot binutils man-db
 
-.PHONY: all deps deps-deb deps-prometheus build build-static generated run test test-unit test-drum test-schema test-python \
+.PHONY: all deps deps-deb deps-prometheus build build-static generated run test test-unit test-drum test-scripts test-schema test-python \
         test-package test-prometheus system-test bench install install-files uninstall deb dist clean
 
 all: build
@@ -72,10 +72,14 @@ run: build
 
 # Every tier this machine can run: unit and real-kernel tests (root: real v1 cgroups), the
 # daemon's systemd behaviour, the static binary, real DRUM from PyPI, and the API description.
-test: deps deps-prometheus build-static test-schema test-package test-prometheus
+test: deps deps-prometheus build-static test-scripts test-schema test-package test-prometheus
 	venv="$$(Tests/Drum/venv.sh)" || { echo "cannot set up the DRUM venv (Tests/Drum/venv.sh)" >&2; exit 1; }; \
 	DRUM_VENV="$$venv" DRUM_MONITOR_STATIC_BIN=$(CURDIR)/$(STATIC_BIN) $(SWIFT) test --no-parallel
 	$(MAKE) --no-print-directory test-python
+
+# The VM tier's scripts parse (they run only inside the VM, late in make system-test).
+test-scripts:
+	Tests/System/check-syntax.sh
 
 # The Python client (clients/python): unit tier on 3.8/3.11/3.13 + mypy, real DRUM, FastAPI.
 test-python: build

@@ -152,7 +152,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
-        .testTarget(name: "DaemonCoreTests", dependencies: ["DaemonCore", "SampleModel", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "DaemonCoreTests", dependencies: ["DaemonCore", "SampleModel", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "DaemonTests", dependencies: ["TestSupport", "UnixSocket"]),
     ],
     swiftLanguageModes: [.v6]

@@ -17,7 +17,7 @@ FILES = [
      "The configuration of drum-monitor.service; every key with its default is documented in the file. "
      "Each key can be overridden by DRUM_MONITOR_<KEY> variables and --<key> flags of serve."),
     ("/etc/drum-monitor/NAME.yaml",
-     "The configuration of instance NAME of drum-monitor@.service (one per DRUM server; name it with pid or pidfile)."),
+     "The configuration of instance NAME of drum-monitor@.service (one per DRUM server; name it with match, pidfile or pid)."),
     ("/run/drum-monitor/drum-monitor.sock",
      "The query socket, mode 0660, group drum-monitor. /run/drum-monitor/NAME.sock for instance NAME."),
     ("drum-monitor.service, drum-monitor.socket",
@@ -31,6 +31,10 @@ FILES = [
 ENVIRONMENT = [
     ("DRUM_MONITOR_CONFIG", "The configuration file of serve when --config is not given."),
     ("DRUM_MONITOR_<KEY>", "Overrides the configuration key KEY (e.g. DRUM_MONITOR_INTERVAL=500ms)."),
+    ("DRUM_MONITOR_SOCKET", "The socket query and top ask when neither --socket nor --instance is given "
+     "(and, for serve, the socket key)."),
+    ("NO_COLOR", "top draws without colour when it is set and not empty (https://no-color.org), as when its output is not a terminal."),
+    ("LC_ALL, LC_CTYPE, LANG", "top draws bars and sparklines with block characters in a UTF-8 locale, with ASCII otherwise."),
     ("NOTIFY_SOCKET, LISTEN_FDS, WATCHDOG_USEC",
      "Set by systemd: readiness and status notifications, socket activation and the watchdog. "
      "Without them (e.g. in a container) drum-monitor runs the same, without notifications."),
@@ -122,7 +126,8 @@ def page(doc, version, date):
         f"{name} samples the memory of a DataRobot DRUM model server's cgroup (v1 or v2: current, peak, "
         "the peak within each interval, the effective limit) and the CPU of its whole process tree on a "
         "fixed timer, keeps the history in memory and serves it over a Unix socket as HTTP/JSON "
-        "(including DRUM's /stats/ answer and Prometheus metrics)."
+        "(including DRUM's /stats/ answer and Prometheus metrics); query asks it from scripts and "
+        "top shows it live in a terminal."
     )
     if root.get("discussion"):
         out += [".PP"] + para(root["discussion"])

@@ -23,6 +23,9 @@ public final class Daemon: Sendable {
     /// What the daemon took over from its history file at start (nil: nothing): the samples
     /// before this start, the newest taken at `lastWallNanos`. The hook for a restart event.
     public let adoptedHistory: AdoptedHistory?
+    /// Events up to this sequence were adopted from a file written during an earlier boot: their
+    /// monotonic times are that boot's (0: none).
+    private let earlierBootEvents: UInt64
     private let loop: SamplingLoop
     /// Sequence and generation, continued by every sampler a reload builds (issue 11 item 4)
     /// and from the history file across restarts.
@@ -47,13 +50,24 @@ public final class Daemon: Sendable {
         self.config = Mutex(config)
         if let raised = FileLimit.raiseSoftToHard() { logger.info("raised the open-file limit from \(raised.from) to \(raised.to)") }
         let room = MemoryRoom.measure(logger: logger)
-        logger.info("allocating the history: \(config.historyDescription); \(room?.description ?? "the daemon's memory limit is unknown")")
-        if let refusal = room?.refusal(config) { throw HistoryDoesNotFit(description: refusal) }
-        (history, adoptedHistory) = Self.openHistory(config, logger: logger)
+        let need = HistoryMemory.of(config, file: config.historyFilePath)
+        logger.info("allocating the history: \(config.historyDescription); memory counted: \(need.description); \(room?.description ?? "the daemon's memory limit is unknown")")
+        if let refusal = room?.refusal(need, config) { throw HistoryDoesNotFit(description: refusal) }
+        let opening: HistoryOpening?
+        (history, opening) = Self.openHistory(config, logger: logger)
+        adoptedHistory = opening?.adopted
+        earlierBootEvents = opening?.adoptedEvents.flatMap { $0.fromEarlierBoot ? $0.lastSequence : nil } ?? 0
+        // A file that could not be used (its reason is logged) leaves the whole history private:
+        // checked again, as such.
+        if case .memory = history.persistence, config.historyFilePath != nil,
+           let refusal = room?.refusal(HistoryMemory.of(config, file: nil), config) {
+            throw HistoryDoesNotFit(description: refusal)
+        }
         // Sequences and generations go on from the adopted history's (a client polling
         // `since=N` across the restart misses nothing; the restart starts a new generation).
+        // So do the events' (the ring is in the same file).
         counters = SampleCounters(sequence: adoptedHistory?.lastSequence ?? 0, generation: adoptedHistory?.lastGeneration ?? 0)
-        events = EventStage(settings: config.events, log: EventLog(capacity: config.eventRingSize),
+        events = EventStage(settings: config.events, log: history.events,
                             reporter: EventReporter(destination: EventReporter.destination(environment: ProcessEnvironment.current()),
                                                     logger: logger))
         if let adoptedHistory { events.restarted(after: adoptedHistory) }
@@ -67,21 +81,22 @@ public final class Daemon: Sendable {
         metricLabels = MetricLabels(config.metricLabels)
         let selfProcess = SelfProcess()
         metrics = MetricsSources(labels: metricLabels, process: { selfProcess.read() })
-        context = QueryContext(history: history, events: events.log, metrics: metrics) { [loop] in loop.progress }
+        context = QueryContext(history: history, metrics: metrics) { [loop] in loop.progress }
         textfile = TextfileWriter(render: { [context] in MetricsEndpoint.textfile(context) }, logger: logger)
     }
 
     /// The history in its file (adopted, migrated or new; see `History.open`), or in memory
     /// with `history_file: none` or when the file cannot be used — every note is logged.
-    static func openHistory(_ config: DaemonConfig, logger: Logger) -> (History, AdoptedHistory?) {
+    static func openHistory(_ config: DaemonConfig, logger: Logger) -> (History, HistoryOpening?) {
         guard let path = config.historyFilePath else {
-            logger.info("history_file: none; the history is kept in memory only and does not survive a restart")
-            return (History(capacity: config.capacity, intervalNanos: config.intervalNanos), nil)
+            logger.info("history_file: none; the history and the events are kept in memory only and do not survive a restart")
+            return (History(capacity: config.capacity, intervalNanos: config.intervalNanos, eventCapacity: config.eventRingSize), nil)
         }
         let options = HistoryFileOptions(path: path, bootID: BootIDFile.current())
-        let (history, opening) = History.open(capacity: config.capacity, intervalNanos: config.intervalNanos, options: options)
+        let (history, opening) = History.open(capacity: config.capacity, intervalNanos: config.intervalNanos,
+                                              eventCapacity: config.eventRingSize, options: options)
         for note in opening.notes { log(note, logger) }
-        return (history, opening.adopted)
+        return (history, opening)
     }
 
     static func log(_ note: HistoryNote, _ logger: Logger) {
@@ -245,9 +260,16 @@ public final class Daemon: Sendable {
     }
 
     /// "last OOM kill 3m12s ago: worker 1234, 1.9 GiB", from the newest oom_kill event held.
-    func lastOOMKill(now: UInt64 = Clock.monotonicNanos()) -> String? {
-        guard let kill = events.log.newest(of: .oomKill) else { return nil }
-        let ago = DurationText.human(seconds: Double(now &- kill.monoNanos) / 1e9)
+    func lastOOMKill() -> String? {
+        events.log.newest(of: .oomKill).map { Self.lastOOMKill($0, earlierBoot: $0.sequence <= earlierBootEvents) }
+    }
+
+    /// How long ago `kill` was, by the monotonic clock, or by the wall clock for an event of an
+    /// earlier boot (kept in a history file on disk), whose monotonic time is that boot's.
+    static func lastOOMKill(_ kill: EventRecord, earlierBoot: Bool,
+                            now: (mono: UInt64, wall: Int64) = (Clock.monotonicNanos(), Clock.wallNanos())) -> String {
+        let nanos = earlierBoot ? Double(now.wall) - Double(kill.wallNanos) : Double(now.mono) - Double(kill.monoNanos)
+        let ago = DurationText.human(seconds: nanos / 1e9)
         let victim = kill.processes.first.map { p in
             "\(p.role.rawValue) \(p.pid)" + (p.rssBytes.map { ", " + ByteText.format($0) } ?? "")
         } ?? "outside the DRUM tree"
@@ -278,17 +300,19 @@ public final class Daemon: Sendable {
         if new.historyFilePath != old.historyFilePath {
             logger.warning("history_file takes effect at the next restart (still \(old.historyFilePath ?? "none"))")
         }
-        if new.capacity != old.capacity {
+        if new.capacity != old.capacity || new.eventRingSize != old.eventRingSize {
             // The old ring stays allocated while the new one is filled.
-            if let refusal = MemoryRoom.measure(logger: logger)?.refusal(new) {
+            let file: String? = if case .file(let path) = history.persistence { path } else { nil }
+            if let refusal = MemoryRoom.measure(logger: logger)?.refusal(HistoryMemory.of(new, file: file), new) {
                 logger.error("reload refused; keeping the running configuration: \(refusal)")
                 systemd.ready(status: "reload refused (see log); " + statusLine())
                 return
             }
             logger.info("reallocating the history: \(new.historyDescription)")
         }
-        for note in history.reconfigure(capacity: new.capacity, intervalNanos: new.intervalNanos) { Self.log(note, logger) }
-        events.log.resize(to: new.eventRingSize)
+        for note in history.reconfigure(capacity: new.capacity, intervalNanos: new.intervalNanos, eventCapacity: new.eventRingSize) {
+            Self.log(note, logger)
+        }
         events.reconfigure(new.events)
         var sampler: Sampler?
         if new.target != old.target || new.cgroup != old.cgroup || new.readEnvironment != old.readEnvironment {

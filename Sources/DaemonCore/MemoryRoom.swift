@@ -40,10 +40,11 @@ struct MemoryRoom {
         return MemoryRoom(bytes: available, description: "the host has \(ByteText.format(available)) available (no cgroup limit on \(cgroup))")
     }
 
-    /// Why a history of `config`'s size cannot be allocated now, or nil when it fits.
-    func refusal(_ config: DaemonConfig) -> String? {
-        guard Double(config.historyBytes + Self.othersBytes) > bytes else { return nil }
-        return "the history needs \(config.historyDescription), and the rest of the daemon about \(ByteText.format(Double(Self.othersBytes))), "
+    /// Why `config`'s history, taking `need` of memory, cannot be allocated now, or nil when it fits.
+    func refusal(_ need: HistoryMemory, _ config: DaemonConfig) -> String? {
+        guard Double(need.bytes + Self.othersBytes) > bytes else { return nil }
+        return "the history (\(config.historyDescription)) needs \(ByteText.format(Double(need.bytes))) of memory: \(need.description); "
+            + "the rest of the daemon about \(ByteText.format(Double(Self.othersBytes))), "
             + "but \(description): lengthen 'interval', shorten 'retention', or give the daemon more memory (e.g. MemoryMax= of its unit)"
     }
 }

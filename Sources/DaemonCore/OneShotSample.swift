@@ -1,4 +1,5 @@
 import History
+import KernelReaders
 import QueryServer
 import SampleModel
 import Sampler
@@ -16,17 +17,26 @@ public enum OneShotSample {
         public var targetFound: Bool
     }
 
+    /// What is wrong with `match` text (as the `match` setting takes it), or nil.
+    public static func problem(match text: String) -> String? {
+        do throws(DrumMatch.Invalid) { _ = try DrumMatch.parse(text) } catch { return error.description }
+        return nil
+    }
+
     public struct NoSuchProcess: Error, CustomStringConvertible {
         public let pid: Int32
         public var description: String { "no process with pid \(pid)" }
     }
 
-    /// `pid`, else `rootOf`, else discovery picks the target; `cgroup` overrides its cgroup.
-    /// A pid no process has is an error (`NoSuchProcess`), not a measurement of something else.
-    public static func take(pid: Int32?, rootOf: Int32?, cgroup: String?, overSeconds seconds: Double) throws -> Result {
+    /// `pid`, else `rootOf`, else discovery picks the target (the DRUM that matches `match`, if
+    /// given); `cgroup` overrides its cgroup. A pid no process has is an error (`NoSuchProcess`),
+    /// not a measurement of something else.
+    public static func take(pid: Int32?, rootOf: Int32?, match: String? = nil, cgroup: String?,
+                            overSeconds seconds: Double) throws -> Result {
         // kill(pid, 0): ESRCH means no such process; EPERM means one we may not signal.
         if let asked = pid ?? rootOf, kill(asked, 0) != 0, errno == ESRCH { throw NoSuchProcess(pid: asked) }
-        let target: TargetSpec = pid.map { .pid($0) } ?? rootOf.map { .rootOf($0) } ?? .discover
+        let drumMatch = try match.flatMap { $0.isEmpty ? nil : try DrumMatch.parse($0) }
+        let target: TargetSpec = pid.map { .pid($0) } ?? rootOf.map { .rootOf($0) } ?? drumMatch.map { .matching($0) } ?? .discover
         let sampler = try Sampler(configuration: SamplerConfiguration(target: target, cgroupOverride: cgroup))
         let intervalNanos = UInt64(seconds * 1e9)
         let history = History(capacity: 2, intervalNanos: intervalNanos)

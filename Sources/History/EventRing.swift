@@ -1,40 +1,58 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SampleModel
 
 /// The events, newest last, in a fixed number of fixed-size slots (`EventRecordLayout`)
-/// allocated at start: no pointers inside, so a history file can hold the same bytes. When full,
-/// an append overwrites the oldest event; readers learn it from `truncated`.
+/// allocated at start: no pointers inside, so the history file holds the same bytes. When full,
+/// an append overwrites the oldest event; readers learn it from `truncated`. Event `s` is in
+/// slot `s mod capacity`, which is how a ring is found again in a file (`EventScan`).
 ///
-/// The slots come from calloc: pages the ring never wrote stay untouched, so memory grows with
-/// the events that happened, up to capacity × `EventRecordLayout.size` (1,000 events: 5.3 MiB).
-/// Reading skips the slots' checksums (this process wrote them; a history file's slots are
-/// checked when adopted). Not thread-safe; `EventLog` guards it.
-public struct EventRing: ~Copyable {
+/// The slots are an `EventRegion`: anonymous memory, or the history file's event region. Either
+/// way pages the ring never wrote stay untouched, so resident memory grows with the events that
+/// happened, up to capacity × `EventRecordLayout.size` (1,000 events: 2 MiB). Reading skips the
+/// slots' checksums (this process wrote them, or checked them when it adopted the file). Not
+/// thread-safe; `EventLog` guards it. (Unchecked Sendable: a ring owns its region and, being
+/// non-copyable, is moved, never shared — into the log that guards it.)
+public struct EventRing: ~Copyable, @unchecked Sendable {
     public let capacity: Int
-    private let slots: UnsafeMutableRawBufferPointer
-    /// The sequence the first event got (1, or where a kept history left off).
+    let region: EventRegion
+    /// The sequence the ring started from: 1, or the oldest event kept from before.
     public let firstSequence: UInt64
     /// The newest event's sequence; `firstSequence - 1` before any.
     public private(set) var newestSequence: UInt64
 
     /// Bytes a ring of `capacity` events may come to hold.
-    public static func bytes(capacity: Int) -> Int { capacity * EventRecordLayout.size }
+    public static func bytes(capacity: Int) -> Int { EventRegion.bytes(capacity: capacity) }
 
+    /// An empty ring in anonymous memory whose first event gets `firstSequence`.
     public init(capacity: Int, firstSequence: UInt64 = 1) {
         precondition(capacity >= 1 && capacity <= Self.maximumCapacity, "event ring capacity out of range")
-        self.capacity = capacity
-        self.firstSequence = max(firstSequence, 1)
-        newestSequence = self.firstSequence - 1
-        guard let memory = calloc(capacity, EventRecordLayout.size) else { fatalError("cannot allocate \(Self.bytes(capacity: capacity)) bytes for the event ring") }
-        slots = UnsafeMutableRawBufferPointer(start: memory, count: Self.bytes(capacity: capacity))
+        let region: EventRegion
+        do { region = try EventRegion(capacity: capacity) } catch { fatalError("\(error)") }
+        self.init(region: region, firstSequence: firstSequence)
     }
 
-    /// 100,000 events would take 534 MiB; more is a configuration mistake.
-    public static let maximumCapacity = 100_000
+    /// A ring over `region` whose first event gets `firstSequence` (none written yet).
+    init(region: EventRegion, firstSequence: UInt64 = 1) {
+        capacity = region.capacity
+        self.region = region
+        self.firstSequence = Swift.max(firstSequence, 1)
+        newestSequence = self.firstSequence - 1
+    }
 
-    deinit { free(slots.baseAddress) }
+    /// A ring over `region` that already holds events `newest - count + 1 ... newest` in their
+    /// slots (adopted from a history file, or copied there).
+    init(region: EventRegion, holding count: Int, newest: UInt64) {
+        precondition(count <= region.capacity && UInt64(count) <= newest)
+        capacity = region.capacity
+        self.region = region
+        firstSequence = count == 0 ? newest + 1 : newest - UInt64(count) + 1
+        newestSequence = newest
+    }
+
+    /// 100,000 events would take 195 MiB; more is a configuration mistake.
+    public static let maximumCapacity = 100_000
+    /// Sequences stop well before they could wrap: 2^62 events at a million a second is 146,000
+    /// years, and a file claiming more is not believed (`EventScan`).
+    static let maximumSequence: UInt64 = 1 << 62
 
     /// Events held now.
     public var count: Int { Int(min(newestSequence - (firstSequence - 1), UInt64(capacity))) }
@@ -44,19 +62,19 @@ public struct EventRing: ~Copyable {
     public var dropped: UInt64 { newestSequence - (firstSequence - 1) - UInt64(count) }
 
     private func slot(_ sequence: UInt64) -> UnsafeMutableRawBufferPointer {
-        let start = Int(sequence % UInt64(capacity)) * EventRecordLayout.size
-        return UnsafeMutableRawBufferPointer(rebasing: slots[start..<(start + EventRecordLayout.size)])
+        region.record(Int(sequence % UInt64(capacity)))
     }
 
-    /// Stores the event under the next sequence, overwriting the oldest when full; returns it
-    /// with its sequence.
+    /// Stores the event under the next sequence, overwriting the oldest when full; returns it as
+    /// stored (with its sequence, and its texts as the record keeps them).
     @discardableResult
     public mutating func append(_ record: EventRecord) -> EventRecord {
         var record = record
         record.sequence = newestSequence + 1
-        EventRecordLayout.encode(record, into: slot(record.sequence))
+        let bytes = slot(record.sequence)
+        EventRecordLayout.encode(record, into: bytes)
         newestSequence = record.sequence
-        return record
+        return (try? EventRecordLayout.decode(UnsafeRawBufferPointer(bytes), verifyChecksum: false)) ?? record
     }
 
     /// Events with a sequence after `since`, oldest first, at most `limit`, only of `kinds`
@@ -98,16 +116,21 @@ public struct EventRing: ~Copyable {
         return nil
     }
 
-    /// The same events in a ring of another capacity: the newest that fit, sequences kept.
+    /// The same events in a ring of another capacity in anonymous memory: the newest that fit,
+    /// sequences kept.
     public func resized(to newCapacity: Int) -> EventRing {
-        let keep = min(count, newCapacity)
+        do { return copied(into: try EventRegion(capacity: newCapacity)) } catch { fatalError("\(error)") }
+    }
+
+    /// The same events in `region` (of any capacity): the newest that fit, sequences kept.
+    func copied(into region: EventRegion) -> EventRing {
+        let keep = min(count, region.capacity)
         let first = newestSequence - UInt64(keep) + 1
-        var ring = EventRing(capacity: newCapacity, firstSequence: first)
         for sequence in first..<(first + UInt64(keep)) {
-            ring.slot(sequence).copyMemory(from: UnsafeRawBufferPointer(slot(sequence)))
+            region.record(Int(sequence % UInt64(region.capacity))).copyMemory(from: UnsafeRawBufferPointer(slot(sequence)))
         }
-        ring.newestSequence = newestSequence
-        return ring
+        return keep == 0 ? EventRing(region: region, firstSequence: newestSequence + 1)
+            : EventRing(region: region, holding: keep, newest: newestSequence)
     }
 }
 

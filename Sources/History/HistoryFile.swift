@@ -70,11 +70,15 @@ final class HistoryFile {
     }
 
     /// The first `count` bytes (fewer if the file is shorter), read with pread: bounded.
-    func readPrefix(_ count: Int) -> [UInt8]? {
+    func readPrefix(_ count: Int) -> [UInt8]? { read(count, at: 0) }
+
+    /// `count` bytes from `offset` (fewer if the file ends first), read with pread: bounded, and
+    /// nothing mapped (pages read this way do not become part of the daemon's resident memory).
+    func read(_ count: Int, at offset: Int) -> [UInt8]? {
         var bytes = [UInt8](repeating: 0, count: count)
         var done = 0
         while done < count {
-            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(done)) }
+            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
             if n < 0 { if errno == EINTR { continue }; return nil }
             if n == 0 { break }
             done += n
@@ -90,10 +94,17 @@ final class HistoryFile {
         return e == 0 ? nil : "no room for \(ByteCount.text(size)) at \(path): \(Errno(rawValue: e))"
     }
 
-    /// The whole file, shared (writes go to the file), pages populated now.
+    /// The file's first `size` bytes, shared (writes go to the file), pages populated now.
     func map(_ size: Int, writable: Bool) -> UnsafeMutableRawPointer? {
         let protection = writable ? PROT_READ | PROT_WRITE : PROT_READ
         guard let m = mmap(nil, size, protection, MAP_SHARED | MAP_POPULATE, fd, 0), m != MAP_FAILED else { return nil }
+        return m
+    }
+
+    /// `length` bytes from `offset` (a multiple of the page size), shared and writable, pages
+    /// left to be faulted in when first touched.
+    func map(_ length: Int, at offset: Int) -> UnsafeMutableRawPointer? {
+        guard let m = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off_t(offset)), m != MAP_FAILED else { return nil }
         return m
     }
 

@@ -61,10 +61,13 @@ final class SampleStore: @unchecked Sendable {
     /// Bytes a store of `capacity` samples of `metricCount` metrics takes: its slots (in the
     /// file, or in memory without one) plus its tables in private memory.
     static func bytes(capacity: Int, metricCount: Int = Metric.count) -> Int {
-        let slots = capacity + 1
-        return FileHeader.size + slots * SlotLayout(metricCount: metricCount).size
-            + PrefixTables.bytes(metricCount: metricCount, slotCount: slots)
-            + ExtremaTables.bytes(metricCount: metricCount, slotCount: slots)
+        FileHeader.size + (capacity + 1) * SlotLayout(metricCount: metricCount).size + tableBytes(capacity: capacity, metricCount: metricCount)
+    }
+
+    /// Bytes of the tables alone: private memory wherever the slots are.
+    static func tableBytes(capacity: Int, metricCount: Int = Metric.count) -> Int {
+        PrefixTables.bytes(metricCount: metricCount, slotCount: capacity + 1)
+            + ExtremaTables.bytes(metricCount: metricCount, slotCount: capacity + 1)
     }
 
     /// An empty store over `region` (whose slots are zero or are about to be adopted).

@@ -77,6 +77,15 @@ public enum DrumCommandLine {
     /// Its counterpart for DRUM's planned uvicorn (FastAPI) mode.
     public static let uvicornArgsVariable = "DRUM_UVICORN_DRUM_ARGS"
 
+    /// Where a DRUM root of this mode keeps the `drum` command line it was exec'd from.
+    public static func argsVariable(for mode: DrumMode) -> String? {
+        switch mode {
+        case .gunicorn: gunicornArgsVariable
+        case .uvicorn: uvicornArgsVariable
+        case .werkzeug, .pid: nil
+        }
+    }
+
     private static func basename(_ arg: String) -> String {
         arg.split(separator: "/").last.map(String.init) ?? arg
     }

@@ -33,9 +33,14 @@ public struct ProcFiles: Sendable {
     /// Read in chunks, never whole. Reading another user's environ needs the same uid or
     /// CAP_SYS_PTRACE: the error (EACCES) is the caller's to report, never "not set".
     public func environment(_ pid: Int32, _ name: String) throws(KernelFileError) -> String? {
+        try environmentBytes(pid, name).map { Printable.escape($0) }
+    }
+
+    /// `environment`'s value as the bytes the process has (its first 4 KiB), not escaped.
+    public func environmentBytes(_ pid: Int32, _ name: String) throws(KernelFileError) -> [UInt8]? {
         var search = EnvironmentSearch(name: name)
         try BoundedRead.chunks(paths.proc(pid, "environ")) { search.feed($0) }
-        return search.value.map { Printable.escape($0) }
+        return search.value
     }
 
     /// Every pid in /proc.

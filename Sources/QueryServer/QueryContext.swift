@@ -11,10 +11,11 @@ public struct QueryContext: Sendable {
 
     public var intervalNanos: UInt64 { history.intervalNanos }
 
-    public init(history: History, events: EventLog = EventLog(capacity: 1), metrics: MetricsSources = MetricsSources(),
+    /// `events`: the history's own, unless a test gives another.
+    public init(history: History, events: EventLog? = nil, metrics: MetricsSources = MetricsSources(),
                 cadence: @escaping @Sendable () -> Cadence) {
         self.history = history
-        self.events = events
+        self.events = events ?? history.events
         self.metrics = metrics
         self.cadence = cadence
     }

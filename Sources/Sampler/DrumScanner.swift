@@ -14,6 +14,9 @@ import SampleModel
 /// - A DRUM that restarts is found at once: for `hintWindowNanos` after the root was lost, the
 ///   children of its parent and the members of its cgroup are looked at on every call, and the
 ///   scans run at the base rate.
+/// - With a `match`, only matching roots are found. Each root is checked once, when first seen
+///   as a root, and the verdict is remembered with it (checked again only when the process is
+///   classified again: young, reused or exec'd); roots that do not match back off like none.
 final class DrumScanner {
     static let baseIntervalNanos: UInt64 = 500_000_000
     static let maxIntervalNanos: UInt64 = 4_000_000_000
@@ -32,6 +35,8 @@ final class DrumScanner {
         /// A kernel thread never execs: skipped when verifying.
         var kernelThread: Bool
         var mark: UInt32
+        /// Against the scanner's `match`, once this process was first seen as a root.
+        var match: MatchVerdict?
 
         init(inode: UInt64, startTimeTicks: UInt64, comm: String, verdict: DrumVerdict, young: Bool, kernelThread: Bool, mark: UInt32) {
             (self.inode, self.startTimeTicks, self.comm, self.verdict) = (inode, startTimeTicks, comm, verdict)
@@ -51,11 +56,13 @@ final class DrumScanner {
     enum Outcome: Equatable {
         /// Not time to look yet.
         case notDue
-        /// DRUM roots, oldest first (possibly none), and why some processes could not be told.
-        case looked(roots: [DiscoveredTarget], unknown: String?, unknownCount: Int)
+        /// DRUM roots that match, oldest first (possibly none); why some processes could not be
+        /// told (whether DRUM, or whether they match); the DRUM roots that do not match.
+        case looked(roots: [DiscoveredTarget], unknown: String?, unknownCount: Int, unmatched: [DiscoveredTarget])
     }
 
     private let discovery: DrumDiscovery
+    private let match: DrumMatch?
     private var proc: ProcFiles { discovery.proc }
     private let ticksPerSecond: UInt64
     private var known: [Int32: Known] = [:]
@@ -69,11 +76,14 @@ final class DrumScanner {
     /// how many full readdir scans ran.
     private(set) var classifications = 0
     private(set) var scans = 0
+    /// How many roots were checked against `match`.
+    private(set) var matchChecks = 0
     /// The wait before the next scan while nothing is found.
     var currentIntervalNanos: UInt64 { intervalNanos }
 
-    init(discovery: DrumDiscovery, ticksPerSecond: UInt64) {
+    init(discovery: DrumDiscovery, match: DrumMatch? = nil, ticksPerSecond: UInt64) {
         self.discovery = discovery
+        self.match = match
         self.ticksPerSecond = ticksPerSecond
     }
 
@@ -99,7 +109,7 @@ final class DrumScanner {
         guard due || found else { return .notDue }
         if due { scan(now: now, boot: boot) }
         let outcome = roots()
-        if case .looked(let roots, _, _) = outcome {
+        if case .looked(let roots, _, _, _) = outcome {
             if roots.isEmpty {
                 if due {
                     nextScanNanos = now &+ intervalNanos
@@ -196,6 +206,32 @@ final class DrumScanner {
                 continue
             }
         }
-        return .looked(roots: DiscoveredTarget.oldestFirst(Array(roots.values)), unknown: unknown, unknownCount: unknownCount)
+        let all = DiscoveredTarget.oldestFirst(Array(roots.values))
+        guard let match else { return .looked(roots: all, unknown: unknown, unknownCount: unknownCount, unmatched: []) }
+        var matching: [DiscoveredTarget] = []
+        var unmatched: [DiscoveredTarget] = []
+        var unknownRoot: String?
+        for root in all {
+            switch verdict(root, against: match) {
+            case .matches: matching.append(root)
+            case .differs: unmatched.append(root)
+            case .unknown(let why):
+                unknownCount += 1
+                if unknownRoot == nil { unknownRoot = why }
+            }
+        }
+        // A DRUM root that may be the one asked for is the better example.
+        return .looked(roots: matching, unknown: unknownRoot ?? unknown, unknownCount: unknownCount, unmatched: unmatched)
+    }
+
+    /// The root's verdict, remembered with the process (a root not remembered, e.g. an ancestor
+    /// no scan has seen yet, is checked without being remembered).
+    private func verdict(_ root: DiscoveredTarget, against match: DrumMatch) -> MatchVerdict {
+        let k = known[root.pid].flatMap { $0.startTimeTicks == root.startTimeTicks ? $0 : nil }
+        if let remembered = k?.match { return remembered }
+        matchChecks += 1
+        let verdict = discovery.check(root, against: match)
+        k?.match = verdict
+        return verdict
     }
 }

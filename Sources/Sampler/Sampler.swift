@@ -44,7 +44,7 @@ public final class Sampler {
     }
 
     /// For tests and measurements: discovery's work so far (nil unless discovering).
-    public var discoveryStatistics: (scans: Int, classifications: Int)? { tracker.scannerStatistics }
+    public var discoveryStatistics: (scans: Int, classifications: Int, matchChecks: Int)? { tracker.scannerStatistics }
 
     /// Takes a sample now.
     public func tick() -> (Sample, SampleDetail) {

@@ -7,6 +7,8 @@ import Glibc
 public enum TargetSpec: Sendable, Equatable, CustomStringConvertible {
     /// Find DRUM on the host (and re-find it after it restarts).
     case discover
+    /// Find, as `discover` does, only a DRUM whose root matches (several DRUM servers on a host).
+    case matching(DrumMatch)
     /// The process that has this pid when sampling starts (DRUM or not). Once it exits the
     /// target is gone: a later process given the same pid is not it (start times tell them apart).
     case pid(Int32)
@@ -15,9 +17,24 @@ public enum TargetSpec: Sendable, Equatable, CustomStringConvertible {
     /// The DRUM root above this pid (e.g. a gunicorn or uvicorn worker's master).
     case rootOf(Int32)
 
+    /// Found by discovery (`discover`, `matching`): followed across restarts.
+    public var discovers: Bool {
+        switch self {
+        case .discover, .matching: true
+        case .pid, .pidfile, .rootOf: false
+        }
+    }
+
+    /// What discovery looks for besides being DRUM.
+    public var match: DrumMatch? {
+        if case .matching(let m) = self { return m }
+        return nil
+    }
+
     public var description: String {
         switch self {
         case .discover: "discover"
+        case .matching(let m): "discover the DRUM \(m)"
         case .pid(let p): "pid \(p)"
         case .pidfile(let f): "pidfile \(f)"
         case .rootOf(let p): "DRUM root of pid \(p)"

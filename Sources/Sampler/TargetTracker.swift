@@ -57,14 +57,17 @@ final class TargetTracker {
         self.counters = counters
         proc = ProcFiles(paths: configuration.paths)
         discovery = DrumDiscovery(proc: proc, readEnvironment: configuration.readEnvironment)
-        scanner = configuration.target == .discover
-            ? DrumScanner(discovery: discovery, ticksPerSecond: configuration.constants.clockTicksPerSecond) : nil
+        scanner = configuration.target.discovers
+            ? DrumScanner(discovery: discovery, match: configuration.target.match,
+                          ticksPerSecond: configuration.constants.clockTicksPerSecond) : nil
     }
 
     var generation: UInt32 { counters.generation }
 
     /// For tests and measurements: discovery's work so far.
-    var scannerStatistics: (scans: Int, classifications: Int)? { scanner.map { ($0.scans, $0.classifications) } }
+    var scannerStatistics: (scans: Int, classifications: Int, matchChecks: Int)? {
+        scanner.map { ($0.scans, $0.classifications, $0.matchChecks) }
+    }
 
     /// Follows the target for this tick. Returns true when the root changed (attached, detached
     /// or replaced): the tree is then walked afresh.
@@ -93,7 +96,7 @@ final class TargetTracker {
                     message = "no DRUM process at or above pid \(pid)" + (climbed.unknown.map { " (\($0))" } ?? "")
                 }
             }
-        case .discover:
+        case .discover, .matching:
             if root == nil, let scanner { changed = discover(scanner, now: now, boot: clock.bootNanos()) || changed }
         }
         return changed
@@ -175,10 +178,18 @@ final class TargetTracker {
     }
 
     private func discover(_ scanner: DrumScanner, now: UInt64, boot: UInt64) -> Bool {
-        guard case .looked(let roots, let unknown, let unknownCount) = scanner.look(now: now, boot: boot) else { return false }
+        guard case .looked(let roots, let unknown, let unknownCount, let unmatched) = scanner.look(now: now, boot: boot) else {
+            return false
+        }
+        let match = configuration.target.match
         guard let first = roots.first else {
             // After a loss, what was lost stays the news until a DRUM is found.
-            var text = lostMessage ?? "no DRUM process found (looking for `drum server`, DRUM's gunicorn or uvicorn, or -m datarobot_drum)"
+            var text = lostMessage ?? match.map { "no DRUM process \($0) found" }
+                ?? "no DRUM process found (looking for `drum server`, DRUM's gunicorn or uvicorn, or -m datarobot_drum)"
+            if let other = unmatched.first {
+                let others = unmatched.count == 1 ? "1 other DRUM server does not match" : "\(unmatched.count) other DRUM servers do not match"
+                text += "; \(others), e.g. pid \(other.pid): \(Self.excerpt(other.argv))"
+            }
             if let unknown {
                 text += "; \(unknownCount) process\(unknownCount == 1 ? "" : "es") could not be checked, e.g. \(unknown)"
             }
@@ -186,9 +197,16 @@ final class TargetTracker {
             return false
         }
         if roots.count > 1 {
-            logger.warning("\(roots.count) DRUM servers found; watching the oldest, pid \(first.pid). Use --pid to choose.")
+            let which = match.map { "\(roots.count) DRUM servers match (\($0))" } ?? "\(roots.count) DRUM servers found"
+            logger.warning("\(which); watching the oldest, pid \(first.pid). Set `match` (or pid, pidfile) to choose.")
         }
         return attach(first, now: now) == .attached
+    }
+
+    /// A command line in a message: its start, at most 200 characters.
+    private static func excerpt(_ argv: [String]) -> String {
+        let line = argv.joined(separator: " ")
+        return line.count > 200 ? String(line.prefix(200)) + "…" : line
     }
 
     // MARK: - Attach, detach, exec
@@ -272,6 +290,7 @@ final class TargetTracker {
     private func exitMessage(_ pid: Int32) -> String {
         switch configuration.target {
         case .discover: "DRUM process \(pid) exited; looking for it again"
+        case .matching(let m): "DRUM process \(pid) exited; looking for a DRUM process \(m) again"
         case .pidfile(let file): "pid \(pid) (from pidfile \(file)) exited; waiting for the pidfile to name a new process"
         case .pid: "pid \(pid) exited; a fixed pid is not followed to a new process (use pidfile or discovery to follow restarts)"
         case .rootOf: "DRUM process \(pid) exited"
@@ -303,10 +322,10 @@ final class TargetTracker {
             mode = m
             message = nil
         case .unknown(let why):
-            mode = configuration.target == .discover ? mode : .pid
+            mode = configuration.target.discovers ? mode : .pid
             message = why
         case .notDrum:
-            mode = configuration.target == .discover ? mode : .pid
+            mode = configuration.target.discovers ? mode : .pid
             message = nil
         }
         current.cmdline = argv

@@ -9,6 +9,6 @@ struct DrumMonitor: AsyncParsableCommand {
         abstract: "Watches a DataRobot DRUM model server's memory and CPU and serves them over a Unix socket.",
         discussion: ExitStatus.helpSection,
         version: BuildInfo.versionLine,
-        subcommands: [ServeCommand.self, SampleCommand.self, QueryCommand.self, CheckConfigCommand.self]
+        subcommands: [ServeCommand.self, SampleCommand.self, QueryCommand.self, TopCommand.self, CheckConfigCommand.self]
     )
 }

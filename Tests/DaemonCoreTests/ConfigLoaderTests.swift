@@ -241,4 +241,37 @@ import Testing
         }
         #expect("\(errors)" == "environment: key 'DRUM_MONITOR_INTERVAL': must be at least 10ms, got '5ms'")
     }
+
+    /// `match` (issue 16): the file's plain YAML, the environment, the flag; the target it gives.
+    @Test func matchFromEveryLayer() throws {
+        let file = try ConfigFile("match: --address 0.0.0.0:8081\n")
+        let config = try file.load().get()
+        #expect(config.target == .matching(.commandLine("--address 0.0.0.0:8081")))
+        #expect(config.effectiveSettings.contains("match: --address 0.0.0.0:8081"))
+        let env = try file.load(environment: ["DRUM_MONITOR_MATCH": "env:MODEL_INSTANCE=b"]).get()
+        #expect(env.target == .matching(.environment(name: "MODEL_INSTANCE", value: "b")))
+        #expect(env.effectiveSettings.contains("match: env:MODEL_INSTANCE=b"))
+        let flag = try ConfigLoader(file: file.path, fileRequired: true, environment: [:], flags: ["match": "argv:PORT=1"]).load()
+        #expect(flag.target == .matching(.commandLine("PORT=1")))
+        #expect(flag.effectiveSettings.contains("match: argv:PORT=1"))
+        #expect(try file.load(environment: ["DRUM_MONITOR_MATCH": ""]).get().target == .discover, "empty: any DRUM")
+        #expect(try ConfigFile("match:\n").load().get().target == .discover)
+    }
+
+    @Test func matchProblemsNameTheKey() throws {
+        func problems(_ text: String) throws -> String {
+            guard case .failure(let e) = try ConfigFile(text).load() else { return "accepted" }
+            return "\(e)"
+        }
+        #expect(try problems("match: PORT=8081\n").hasSuffix(
+            "key 'match': 'PORT=8081' reads as an environment variable or as command-line text: write env:PORT=8081 to match the environment, or argv:PORT=8081 to match the command line"))
+        #expect(try problems("match: env:8=x\n").contains(":1: key 'match': env: must be followed by NAME=VALUE"))
+        #expect(try problems("match: --address a\npid: 42\n").hasSuffix(
+            "'match' (--address a) chooses among the DRUM servers discovery finds; it cannot be combined with 'pid', which names the process itself: set one of them"))
+        #expect(try problems("match: --address a\npidfile: /run/drum.pid\n").contains("it cannot be combined with 'pidfile'"))
+        #expect(try problems("match: env:A=b\nread_environment: false\n").hasSuffix(
+            "'match' (env:A=b) compares the environment, which 'read_environment: false' leaves unread"))
+        #expect(try problems("match: --address a\nread_environment: false\n") == "accepted",
+                "a command line is read without the environment")
+    }
 }

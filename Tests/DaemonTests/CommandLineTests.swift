@@ -11,7 +11,7 @@ import Glibc
 @Suite("command line")
 struct CommandLineTests {
     /// Every exit status the commands use is listed in --help (the man page is made from the same text).
-    @Test(arguments: [["--help"], ["query", "--help"], ["serve", "--help"], ["sample", "--help"], ["check-config", "--help"]])
+    @Test(arguments: [["--help"], ["query", "--help"], ["top", "--help"], ["serve", "--help"], ["sample", "--help"], ["check-config", "--help"]])
     func helpListsTheExitStatuses(_ args: [String]) throws {
         let bin = try Locations.requireBinary()
         let r = try run(bin, args, environment: cleanEnvironment())

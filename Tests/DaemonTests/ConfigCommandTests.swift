@@ -64,4 +64,21 @@ struct ConfigCommandTests {
         #expect(r.stderr.contains("\(path):3") && r.stderr.contains("bogus_setting"), "\(r.stderr)")
         #expect(access(sock, F_OK) != 0, "serve with a bad config created its socket")
     }
+
+    /// Every key of the shipped file is also a flag of serve (`match` among them), and
+    /// check-config lists it among the effective settings.
+    @Test func everyKeyIsAFlagOfServe() throws {
+        let bin = try Locations.requireBinary()
+        let keys = (readWholeFile(Locations.exampleConfig) ?? "").split(separator: "\n").compactMap { line -> String? in
+            guard let colon = line.firstIndex(of: ":"), line.first?.isLetter == true else { return nil }
+            return String(line[..<colon])
+        }
+        #expect(keys.contains("match") && keys.count > 20, "\(keys)")
+        let help = try run(bin, ["serve", "--help"], environment: cleanEnvironment()).stdout
+        let settings = try run(bin, ["check-config", Locations.exampleConfig], environment: cleanEnvironment()).stdout
+        for key in keys {
+            #expect(help.contains("--\(key.replacingOccurrences(of: "_", with: "-")) <"), "serve --help has no flag for \(key)")
+            #expect(settings.contains("\n  \(key): ") || settings.contains("\n  \(key):\n"), "check-config does not show \(key)")
+        }
+    }
 }

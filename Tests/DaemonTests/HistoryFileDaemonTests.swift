@@ -63,6 +63,55 @@ struct HistoryFileDaemonTests {
         #expect(second.waitForExit(timeout: 30) == 0, "\(second.description)")
     }
 
+    /// Every held event, by sequence, as JSON objects.
+    static func events(_ socket: String) throws -> [Int: [String: Any]] {
+        var events: [Int: [String: Any]] = [:]
+        var since = 0
+        while true {
+            let body = try #require(try? HTTP.get(unix: socket, "/v1/events?since=\(since)&limit=1000").requireJSON(), "no answer from \(socket)")
+            let page = try #require(body.array("events"))
+            if page.isEmpty { return events }
+            for e in page { events[try #require(e.int("sequence"))] = e }
+            since = try #require(body.int("next_since"))
+        }
+    }
+
+    /// Issues 14 and 15: the events are kept in the history file too. A client following
+    /// `/v1/events?since=N` across a restart, clean or SIGKILL, misses nothing and sees nothing
+    /// twice: the events before are all there, unchanged, and the next sequence is the restart's.
+    @Test(arguments: [SIGTERM, SIGKILL])
+    func eventsContinueAcrossARestart(_ stop: Int32) throws {
+        let scene = try DaemonScene()
+        defer { scene.tearDown() }
+        var seen: [Int: [String: Any]] = [:]
+        for run in 1...3 {
+            let daemon = try serve(scene)
+            defer { daemon.stop() }
+            try #require(waitUntilServing(scene.socket) != nil, "\(daemon.description)")
+            // Each run finds the sleeper (target_found); each after the first says it restarted.
+            let last = seen.keys.max() ?? 0
+            let answer = try #require(pollHTTP(scene.socket, "/v1/events?since=\(last)") { ($0.json?.array("events")?.count ?? 0) >= (run == 1 ? 1 : 2) },
+                                      "run \(run): no new events after \(last): \(daemon.description)")
+            let body = try answer.requireJSON()
+            let new = try #require(body.array("events"))
+            #expect(body.bool("truncated") == false, "run \(run): \(body)")
+            #expect(new.first?.int("sequence") == last + 1, "run \(run): after \(last) came \(new.map { $0.int("sequence") ?? -1 })")
+            if run > 1 {
+                #expect(new.first?.string("kind") == "daemon_restarted", "run \(run): \(new.first ?? [:])")
+                #expect(daemon.stderr.contains("adopted \(seen.count) events"), "run \(run): \(daemon.stderr)")
+            }
+            let held = try Self.events(scene.socket)
+            let json = { (e: [String: Any]) in try? JSONSerialization.data(withJSONObject: e, options: [.sortedKeys]) }
+            let changed = seen.keys.filter { held[$0] == nil || json(held[$0]!) != json(seen[$0]!) }
+            #expect(changed.isEmpty, "run \(run): events \(changed.sorted()) lost or changed across the restart: \(changed.map { (seen[$0]!, held[$0] ?? [:]) })")
+            let snapshot = try HTTP.get(unix: scene.socket, "/v1/snapshot").requireJSON()
+            #expect(snapshot.int("newest_event_sequence") == held.keys.max(), "\(snapshot)")
+            seen = held
+            daemon.signal(stop)
+            #expect(daemon.waitForExit(timeout: 30) != nil)
+        }
+    }
+
     /// Two daemons never share a file: the second keeps its history in memory and says so; the
     /// first's file is untouched and adopted at its next start.
     @Test func aSecondDaemonOnTheSameFileRunsInMemory() throws {

@@ -218,4 +218,69 @@ struct RealDrumTests {
         daemon.signal(SIGTERM)
         #expect(daemon.waitForExit(timeout: 30) == 0, "\(daemon.description)")
     }
+
+    /// Two DRUM servers on one host (issue 16): a daemon started before the one it is told to
+    /// watch (`match: --address 127.0.0.1:PORT`) waits, saying for what, while the other serves;
+    /// one started with DRUM follows it across the exec into gunicorn; neither ever takes the
+    /// other server; `sample --match` finds the other by DRUM's arguments in its environment.
+    @Test func twoServersEachDaemonMatchesItsOwnAcrossTheExec() throws {
+        let bin = try Locations.requireBinary()
+        let venv = try #require(Locations.drumVenv)
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let other = try DrumServer(mode: "gunicorn", workers: 1, port: Self.port(3), venv: venv, logDir: dir.path)
+        defer { other.stop() }
+        let address = "--address 127.0.0.1:\(Self.port(4))"
+        let config = try writeConfig(dir)
+        func serve(_ socket: String) throws -> Spawned {
+            try Spawned(bin, ["serve", "--config", config, "--socket", socket, "--interval", "100ms", "--match", address])
+        }
+        let early = try serve(dir.file("early.sock"))
+        defer { early.stop() }
+        let waiting = poll(timeout: 30) { () -> String? in
+            guard let t = snapshot(dir.file("early.sock"))?.object("target"), t.bool("found") == false,
+                  let m = t.string("message"), m.contains("not match") else { return nil }
+            return m
+        }
+        let message = try #require(waiting, "no waiting message: \(snapshot(dir.file("early.sock")).map { "\($0)" } ?? "none") \(early.description)")
+        #expect(message.hasPrefix("no DRUM process whose command line contains '\(address)' found; "), "\(message)")
+
+        // `drum server` not yet exec'd, and a daemon started with it.
+        let drum = try DrumServer(startingGunicornWorkers: 2, port: Self.port(4), venv: venv)
+        defer { drum.stop() }
+        let late = try serve(dir.file("late.sock"))
+        defer { late.stop() }
+
+        let first = try #require(poll(timeout: 60) { snapshot(dir.file("late.sock")).flatMap { $0.object("target")?.bool("found") == true ? $0 : nil } },
+                                 "never found: \(late.description)")
+        let firstTarget = try #require(first.object("target"))
+        #expect(firstTarget.int("root_pid") == Int(drum.pid), "\(firstTarget)")
+        let cmdline = first.array("processes")?.first { $0.string("role") == "master" }?.string("cmdline") ?? ""
+        try #require(!cmdline.contains("gunicorn"), "DRUM had already exec'd into gunicorn when the daemon first sampled (\(cmdline)); cannot observe the exec")
+
+        for (daemon, socket) in [(late, dir.file("late.sock")), (early, dir.file("early.sock"))] {
+            var tookOther = false
+            let settled = poll(timeout: 90) { () -> [String: Any]? in
+                guard let t = snapshot(socket)?.object("target") else { return nil }
+                if t.int("root_pid") == Int(other.pid) { tookOther = true }
+                return t.int("root_pid") == Int(drum.pid) && t.string("mode") == "gunicorn" && t.int("process_count") == 3 ? t : nil
+            }
+            let target = try #require(settled, "never gunicorn \(drum.pid) with 3 processes: \(snapshot(socket).map { "\($0)" } ?? "none")\n\(daemon.description)\n\(drum.log)")
+            #expect(!tookOther, "watched the other DRUM, \(other.pid)")
+            if daemon === late {
+                #expect((target.int("generation") ?? 0) > (firstTarget.int("generation") ?? 0), "across the exec: \(firstTarget) -> \(target)")
+            }
+        }
+        #expect(comm(drum.pid) != "drum", "pid \(drum.pid) has not exec'd (comm \(comm(drum.pid) ?? "gone"))")
+
+        let sample = try run(bin, ["sample", "--match", "--address 127.0.0.1:\(Self.port(3))", "--over", "50ms", "--json"])
+        let sampled = try? jsonObject(sample.stdout)
+        #expect(sampled?.object("target")?.int("root_pid") == Int(other.pid), "sample --match: \(sample.stdout) \(sample.stderr)")
+        #expect(sampled?.object("target")?.string("mode") == "gunicorn")
+
+        for daemon in [early, late] {
+            daemon.signal(SIGTERM)
+            #expect(daemon.waitForExit(timeout: 30) == 0, "\(daemon.description)")
+        }
+    }
 }

@@ -12,14 +12,24 @@ import Glibc
 struct ResourceTests {
     /// `--interval 10ms` with the default retention needs far more than a 40 MiB cgroup allows:
     /// the daemon says so, with the figure, and exits before allocating (it was OOM-killed
-    /// without a log line).
-    @Test(.enabled(if: Conditions.check(RealSystem.v1CgroupUnavailableReason == nil, RealSystem.v1CgroupUnavailableReason ?? "")))
-    func historyTooLargeForTheDaemonsCgroupIsRefused() throws {
+    /// without a log line). Counted as memory: a history without a file (all private) and one
+    /// whose file is on tmpfs (its pages are memory charged to the daemon's cgroup).
+    @Test(.enabled(if: Conditions.check(RealSystem.v1CgroupUnavailableReason == nil, RealSystem.v1CgroupUnavailableReason ?? "")),
+          arguments: ["none", "tmpfs"])
+    func historyTooLargeForTheDaemonsCgroupIsRefused(_ file: String) throws {
         let scene = try DaemonScene()
         defer { scene.tearDown() }
+        var historyFile = "none"
+        if file == "tmpfs" {
+            let mountPoint = scene.dir.file("tmpfs")
+            try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: false)
+            try #require(mount("tmpfs", mountPoint, "tmpfs", 0, "size=256m") == 0, "cannot mount a tmpfs: \(String(cString: strerror(errno)))")
+            historyFile = mountPoint + "/h.history"
+        }
+        defer { if file == "tmpfs" { umount2(scene.dir.file("tmpfs"), Int32(MNT_DETACH)) } }
         let cgroup = try TestCgroup(limitBytes: 40 << 20)
         let config = try writeConfig(scene.dir)
-        let command = "\(cgroup.enterCommand) && exec \(scene.bin) serve --config \(config) --socket \(scene.socket) --interval 10ms --pid \(scene.sleeper.pid)"
+        let command = "\(cgroup.enterCommand) && exec \(scene.bin) serve --config \(config) --socket \(scene.socket) --interval 10ms --pid \(scene.sleeper.pid) --history-file \(historyFile)"
         let daemon = try Spawned("/bin/sh", ["-c", command])
         defer { daemon.stop() }
         let status = daemon.waitForExit(timeout: 60)
@@ -32,7 +42,32 @@ struct ResourceTests {
         #expect(log.contains("360000 samples"), "\(log)")
         #expect(log.contains("MiB") && log.contains("40.0 MiB"), "no figures in: \(log)")
         #expect(log.contains(cgroup.cgroupPath), "the cgroup is not named: \(log)")
+        #expect(log.contains(file == "tmpfs" ? "on tmpfs, which is memory" : "private (no history file)"), "\(log)")
         #expect(access(scene.socket, F_OK) != 0, "it started serving anyway")
+        #expect(file == "none" || access(historyFile, F_OK) != 0, "the history file was made anyway")
+    }
+
+    /// The same history with its file on a disk: the slots and event records are page cache the
+    /// kernel can write back and reclaim, so only the private part is weighed against the cgroup's
+    /// limit — and the daemon runs in it.
+    @Test(.enabled(if: Conditions.check(RealSystem.v1CgroupUnavailableReason == nil, RealSystem.v1CgroupUnavailableReason ?? "")))
+    func aHistoryFileOnDiskIsNotCountedAsMemory() throws {
+        let scene = try DaemonScene()
+        defer { scene.tearDown() }
+        let kind = try run("/usr/bin/stat", ["-f", "-c", "%T", scene.dir.path]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard kind != "tmpfs" && kind != "ramfs" else {
+            print("SKIP aHistoryFileOnDiskIsNotCountedAsMemory: \(scene.dir.path) is on \(kind), not a disk")
+            return
+        }
+        let cgroup = try TestCgroup(limitBytes: 40 << 20)
+        let config = try writeConfig(scene.dir)
+        let command = "\(cgroup.enterCommand) && exec \(scene.bin) serve --config \(config) --socket \(scene.socket) --interval 10ms --pid \(scene.sleeper.pid)"
+        let daemon = try Spawned("/bin/sh", ["-c", command])
+        defer { daemon.stop() }
+        try #require(pollHTTP(scene.socket, "/healthz", timeout: 60) { ($0.json?.int("ticks") ?? 0) >= 50 } != nil, "\(daemon.description)")
+        #expect(daemon.stderr.contains("(page cache the kernel can reclaim: not counted)"), "\(daemon.stderr)")
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit(timeout: 30) == 0, "\(daemon.description)")
     }
 
     /// The same daemon with a retention that fits starts in that cgroup and says what it holds.
@@ -58,12 +93,13 @@ struct ResourceTests {
         let scene = try DaemonScene()
         defer { scene.tearDown() }
         let cgroup = try TestCgroup(limitBytes: 40 << 20)
-        let config = try writeConfig(scene.dir, "interval: 100ms\nretention: 10s\n")
+        // In memory (no file): all of it is private, whatever the file system under the test.
+        let config = try writeConfig(scene.dir, "interval: 100ms\nretention: 10s\nhistory_file: none\n")
         let command = "\(cgroup.enterCommand) && exec \(scene.bin) serve --config \(config) --socket \(scene.socket) --pid \(scene.sleeper.pid)"
         let daemon = try Spawned("/bin/sh", ["-c", command])
         defer { daemon.stop() }
         try #require(waitUntilServing(scene.socket) != nil, "daemon never served: \(daemon.description)")
-        _ = try writeConfig(scene.dir, "interval: 10ms\nretention: 1h\n")
+        _ = try writeConfig(scene.dir, "interval: 10ms\nretention: 1h\nhistory_file: none\n")
         daemon.signal(SIGHUP)
         #expect(pollUntil(timeout: 30) { daemon.stderr.contains("reload refused") }, "\(daemon.description)")
         #expect(daemon.stderr.contains("360000 samples") && daemon.stderr.contains(cgroup.cgroupPath), "\(daemon.stderr)")

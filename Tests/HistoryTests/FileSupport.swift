@@ -60,16 +60,42 @@ enum Samples {
         HistoryFileOptions(path: path, bootID: boot, clock: FixedClock(mono: mono, wall: wall))
     }
 
-    /// A history file at `path` holding samples 1…`count` (of `capacity`), closed again.
-    static func file(_ path: String, capacity: Int, count: Int) -> HistoryOpening {
-        let (history, opening) = History.open(capacity: capacity, intervalNanos: interval, options: options(path))
+    /// Events the test histories hold (small: the files stay small).
+    static let eventCapacity = 16
+
+    /// A history file at `path` holding samples 1…`count` (of `capacity`) and events
+    /// 1…`events` (of `eventCapacity`), closed again; returns the events as stored.
+    @discardableResult
+    static func file(_ path: String, capacity: Int, count: Int, events: Int = 0, eventCapacity: Int = Samples.eventCapacity,
+                     opening: ((HistoryOpening) -> Void)? = nil) -> [EventRecord] {
+        let (history, opened) = History.open(capacity: capacity, intervalNanos: interval, eventCapacity: eventCapacity, options: options(path))
+        opening?(opened)
         for seq in 1...max(1, count) where count > 0 { history.append(make(seq), detail: detail) }
-        return opening
+        return (0..<events).map { history.events.append(Events.make(Int($0) + 1)) }
     }
 
     static func bytes(_ path: String) -> [UInt8] { FileManager.default.contents(atPath: path).map(Array.init) ?? [] }
 
     static func write(_ bytes: [UInt8], to path: String) {
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+    }
+}
+
+enum Events {
+    static let kinds: [EventKind] = [.processStart, .oomKill, .workerReplaced, .limitChanged, .targetLost, .memoryGrowth]
+
+    /// Event `i`, of a kind and with fields derived from it (some with processes and texts).
+    static func make(_ i: Int) -> EventRecord {
+        var r = EventRecord(kind: kinds[i % kinds.count], wallNanos: Samples.wallBase + Int64(i) * 1_000_000_000,
+                            monoNanos: UInt64(i) * 1_000_000_000, sampleSequence: UInt64(i * 3), generation: 1)
+        r.count = UInt64(i)
+        r.memoryCurrentBytes = UInt64(i) << 20
+        r.reason = "event \(i)"
+        if i % 2 == 0 { r.limitSource = "/kubepods/burstable/pod\(i)" }
+        r.setProcesses((0..<(i % 5)).map {
+            EventProcess(pid: Int32(1000 + $0), ppid: 1, role: .worker, rssBytes: UInt64($0) << 20,
+                         cmdline: "python -m gunicorn -c /opt/venv/lib/python3.11/site-packages/datarobot_drum/drum/gunicorn/gunicorn.conf.py app:app")
+        })
+        return r
     }
 }

@@ -33,7 +33,8 @@ import SampleModel
                 }
             }
             Samples.write(bytes, to: path)
-            let (history, opening) = History.open(capacity: capacity, intervalNanos: Samples.interval, options: Samples.options(path))
+            let (history, opening) = History.open(capacity: capacity, intervalNanos: Samples.interval, eventCapacity: Samples.eventCapacity,
+                                                  options: Samples.options(path))
             let adopted = history.samples(after: 0, limit: capacity).samples
             #expect(adopted.count == (opening.adopted?.count ?? 0), "round \(round)")
             for s in adopted {
@@ -45,6 +46,45 @@ import SampleModel
             history.append(Samples.make(501), detail: Samples.detail)
             _ = history.window(.samples(capacity))
             try? FileManager.default.removeItem(atPath: path + ".bad")
+        }
+    }
+
+    /// Random damage to the event region of a valid file (bytes flipped, records overwritten by
+    /// noise or by other records): every adopted event is the one written under its sequence, the
+    /// adopted ones are consecutive, and the next event follows the newest adopted.
+    @Test func damagedEventRecordsAdoptOnlyWhatWasWritten() throws {
+        var rng = SeededRandom(for: "HistoryFileFuzzTests/damagedEventRecordsAdoptOnlyWhatWasWritten")
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.file()
+        let written = Samples.file(path, capacity: 50, count: 60, events: 40)
+        let pristine = Samples.bytes(path)
+        let header = try pristine.withUnsafeBytes { try FileHeader.parse($0, fileSize: pristine.count) }
+        let size = EventRecordLayout.size
+        for round in 0..<100 {
+            var bytes = pristine
+            for _ in 0..<Int.random(in: 1...6, using: &rng) {
+                let record = header.eventsOffset + Int.random(in: 0..<header.eventCapacity, using: &rng) * size
+                switch Int.random(in: 0..<3, using: &rng) {
+                case 0: // a few bytes
+                    for _ in 0..<Int.random(in: 1...8, using: &rng) { bytes[record + Int.random(in: 0..<size, using: &rng)] ^= UInt8.random(in: 1...255, using: &rng) }
+                case 1: // noise from some point on (a torn write)
+                    for i in Int.random(in: 0..<size, using: &rng)..<size { bytes[record + i] = UInt8.random(in: 0...255, using: &rng) }
+                default: // another record's bytes
+                    let other = header.eventsOffset + Int.random(in: 0..<header.eventCapacity, using: &rng) * size
+                    bytes.replaceSubrange(record..<(record + size), with: pristine[other..<(other + size)])
+                }
+            }
+            Samples.write(bytes, to: path)
+            let (history, opening) = History.open(capacity: 50, intervalNanos: Samples.interval, eventCapacity: Samples.eventCapacity,
+                                                  options: Samples.options(path))
+            let adopted = history.events.events(after: 0, limit: .max).events
+            #expect(adopted.count == (opening.adoptedEvents?.count ?? 0) && adopted.count <= Samples.eventCapacity, "round \(round)")
+            for e in adopted { #expect(e == written[Int(e.sequence) - 1], "round \(round): event \(e.sequence) differs from what was written") }
+            #expect(zip(adopted, adopted.dropFirst()).allSatisfy { $0.sequence + 1 == $1.sequence }, "round \(round)")
+            #expect(opening.adopted?.count == 50, "round \(round): the samples are untouched")
+            let next = history.events.append(Events.make(41))
+            #expect(next.sequence == (adopted.last?.sequence ?? 0) + 1, "round \(round)")
         }
     }
 

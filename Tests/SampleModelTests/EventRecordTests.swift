@@ -98,6 +98,65 @@ import SampleModel
         #expect(try Self.roundTrip(r) == r)
     }
 
+    /// A gunicorn master and its workers share one command line: sixteen processes of 256-byte
+    /// command lines take 256 bytes of the text area, and every one comes back whole.
+    @Test func sharedCommandLinesAreStoredOnce() throws {
+        let cmdline = String(repeating: "gunicorn ", count: 40)   // 360 bytes: cut at 256
+        var r = EventRecord(kind: .targetFound, wallNanos: 0, monoNanos: 0, sampleSequence: 1, generation: 1)
+        r.reason = "found"
+        r.setProcesses((1...16).map { Self.process(Int32($0), cmdline: $0 == 3 ? "gunicorn gunicorn" : cmdline) })
+        #expect(try Self.roundTrip(r) == r)
+        #expect(r.processes.allSatisfy { $0.cmdline.utf8.count == ($0.pid == 3 ? 17 : 256) && $0.cmdlineTruncated == ($0.pid != 3) })
+        // The reason, one command line, and the short one is the start of it.
+        #expect(EventRecordLayout.textBytes(r) == 5 + 256)
+    }
+
+    /// Distinct command lines fill the text area in the detector's order; the one that no longer
+    /// fits is cut (on a character boundary) and flagged, those after it are empty and flagged,
+    /// and every other field is kept.
+    @Test func distinctCommandLinesBeyondTheTextAreaAreCutAndFlagged() throws {
+        var r = Self.full(.oomKill)
+        let lines = (0..<16).map { i in "/opt/venv/bin/python -c from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=\(i), pipe_handle=\(i + 20)) é" + String(repeating: "x", count: 100) }
+        r.setProcesses((0..<16).map { Self.process(Int32(100 + $0), cmdline: lines[$0]) })
+        let back = try Self.roundTrip(r)
+        let fields = r.limitSource!.utf8.count + r.previousLimitSource!.utf8.count + r.reason!.utf8.count
+        var room = EventRecordLayout.textAreaSize - fields
+        for (p, original) in zip(back.processes, r.processes) {
+            let length = original.cmdline.utf8.count
+            if length <= room {
+                #expect(p.cmdline == original.cmdline && !p.cmdlineTruncated, "\(p.pid)")
+                room -= length
+            } else {
+                #expect(original.cmdline.hasPrefix(p.cmdline) && p.cmdline.utf8.count <= room && p.cmdlineTruncated, "\(p.pid): \(p.cmdline.utf8.count) of \(room)")
+                room -= p.cmdline.utf8.count
+            }
+            #expect(p.pid == original.pid && p.rssBytes == original.rssBytes && p.role == original.role)
+        }
+        #expect(back.processes.filter { $0.cmdlineTruncated }.count >= 1)
+        #expect(back.processes.first?.cmdline == lines[0], "the first-ranked keeps its command line")
+        #expect(back.limitSource == r.limitSource && back.reason == r.reason && back.moreProcesses == r.moreProcesses)
+        var mostly = r
+        mostly.setProcesses(r.processes.prefix(5))
+        #expect(try Self.roundTrip(mostly) == mostly, "five distinct command lines fit whole")
+    }
+
+    /// What real events take (measured for the layout's size): the figures behind the 2,048 bytes.
+    @Test func realEventsFitTheirRecord() {
+        let drum = "/usr/local/bin/python3.11 /opt/venv/bin/drum server --code-dir /opt/code --address 0.0.0.0:8080 --target-type regression --logging-level info"
+        let gunicorn = "/usr/local/bin/python3.11 -m gunicorn -c /opt/venv/lib/python3.11/site-packages/datarobot_drum/drum/gunicorn/gunicorn.conf.py app:app"
+        var changed = EventRecord(kind: .targetChanged, wallNanos: 0, monoNanos: 0, sampleSequence: 1, generation: 2)
+        changed.setProcesses([Self.process(10, role: .master, cmdline: drum), Self.process(10, role: .master, cmdline: gunicorn)])
+        var found = EventRecord(kind: .targetFound, wallNanos: 0, monoNanos: 0, sampleSequence: 1, generation: 2)
+        found.setProcesses([Self.process(10, role: .master, cmdline: gunicorn)] + (11...25).map { Self.process($0, cmdline: gunicorn) })
+        var oom = EventRecord(kind: .oomKill, wallNanos: 0, monoNanos: 0, sampleSequence: 1, generation: 2)
+        oom.limitSource = "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1b2c3d4e_5f60_7182_93a4_b5c6d7e8f901.slice"
+        oom.setProcesses([Self.process(12, cmdline: gunicorn)])
+        for r in [changed, found, oom] {
+            #expect(EventRecordLayout.textBytes(r) <= 400, "\(r.kind): \(EventRecordLayout.textBytes(r)) bytes of text")
+            #expect((try? Self.roundTrip(r)) == r)
+        }
+    }
+
     @Test func emptyTornForeignAndOtherVersionSlotsAreRefused() throws {
         let size = EventRecordLayout.size
         let zeros = [UInt8](repeating: 0, count: size)
@@ -117,14 +176,16 @@ import SampleModel
         foreign[0] = UInt8(ascii: "X")
         #expect(throws: EventRecordLayout.DecodeError.notAnEvent) { try decode(foreign) }
         var newer = slot
-        newer[4] = 2
-        #expect(throws: EventRecordLayout.DecodeError.otherVersion(2)) { try decode(newer) }
+        newer[4] = 3
+        #expect(throws: EventRecordLayout.DecodeError.otherVersion(3)) { try decode(newer) }
         #expect(throws: EventRecordLayout.DecodeError.self) { try decode(Array(slot.prefix(100))) }
     }
 
     /// A slot with a valid checksum but fields no encoder writes (a hostile file can compute the
-    /// checksum): each is refused with what is wrong.
-    @Test(arguments: [(7, 17 as UInt8, "processes"), (6, 99, "kind"), (60, 9, "mode")] as [(Int, UInt8, String)])
+    /// checksum): each is refused with what is wrong — counts, codes, and text references that
+    /// point outside the texts in use (a length, the bytes in use).
+    @Test(arguments: [(7, 17 as UInt8, "processes"), (6, 99, "kind"), (60, 9, "mode"), (146, 0xFF, "points outside"),
+                      (147, 0x02, "text of"), (62, 0x00, "points outside"), (63, 0x10, "bytes of texts")] as [(Int, UInt8, String)])
     func checksummedButInvalidFieldsAreRefused(_ offset: Int, _ value: UInt8, _ named: String) {
         var slot = [UInt8](repeating: 0, count: EventRecordLayout.size)
         slot.withUnsafeMutableBytes { EventRecordLayout.encode(Self.full(.targetChanged), into: $0) }

@@ -20,6 +20,9 @@ struct SnapshotDocument: Decodable {
         var limit_source: String?
         var working_set_bytes: Double?
         var oom_kills: Double?
+        var limit_hits: Double?
+        /// From daemons with events: when the working set would reach the limit at its trend.
+        var time_to_limit_seconds: Double?
         var host_total_bytes: Double?
         var host_available_bytes: Double?
     }
@@ -39,11 +42,16 @@ struct SnapshotDocument: Decodable {
     }
     var sequence: Int
     var time: String
+    var time_unix_ns: Int64?
     var interval_seconds: Double
+    var measured_interval_seconds: Double?
+    /// From daemons with events (absent or null: none yet, or no events endpoint).
+    var newest_event_sequence: Int?
     var target: Target
     var cgroup: Cgroup
     var memory: Memory
     var cpu: CPU
+    var tree_rss_bytes: Double?
     var processes: [Process]
     var unavailable: [String: String]
 }

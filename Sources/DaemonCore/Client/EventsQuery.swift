@@ -4,16 +4,18 @@ import FoundationEssentials
 import Glibc
 #endif
 
-/// `/v1/events` as the query client reads it.
+/// `/v1/events` as the query client (and `top`'s events panel) reads it.
 struct EventsDocument: Decodable {
-    struct Event: Decodable {
+    struct Event: Decodable, Equatable {
         var sequence: Int
         var kind: String
         var time: String
+        var time_unix_ns: Int64?
         var message: String
     }
     var truncated: Bool
     var next_since: UInt64
+    var newest_sequence: Int?
     var events: [Event]
 }
 

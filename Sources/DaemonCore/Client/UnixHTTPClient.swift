@@ -19,22 +19,10 @@ public struct UnixHTTPClient: Sendable {
     }
 
     public func get(_ target: String) throws(Failure) -> (status: Int, body: [UInt8]) {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw Failure(status: .failure, description: "cannot create a socket: \(String(cString: strerror(errno)))") }
+        let fd = try connected()
         defer { close(fd) }
-        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let address: UnixSocketAddress
-        do { address = try UnixSocketAddress(path: socketPath) } catch { throw Failure(status: .usage, description: error.description) }
-        do { try address.connect(fd) } catch { throw QueryOutcome.connectFailure(socketPath, errno: error.rawValue) }
         let request = Array("GET \(target) HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n".utf8)
-        var sent = 0
-        while sent < request.count {
-            let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { throw Failure(status: .failure, description: "cannot send the request: \(String(cString: strerror(errno)))") }
-            sent += n
-        }
+        try send(request, on: fd)
         var response: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -45,6 +33,31 @@ public struct UnixHTTPClient: Sendable {
             if response.count > 64 << 20 { throw Failure(status: .failure, description: "answer larger than 64 MiB") }
         }
         return try parse(response)
+    }
+
+    /// A socket connected to the daemon, with send and receive timeouts (the caller closes it).
+    func connected() throws(Failure) -> Int32 {
+        let address: UnixSocketAddress
+        do { address = try UnixSocketAddress(path: socketPath) } catch { throw Failure(status: .usage, description: error.description) }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw Failure(status: .failure, description: "cannot create a socket: \(String(cString: strerror(errno)))") }
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        do { try address.connect(fd) } catch {
+            close(fd)
+            throw QueryOutcome.connectFailure(socketPath, errno: error.rawValue)
+        }
+        return fd
+    }
+
+    func send(_ request: [UInt8], on fd: Int32) throws(Failure) {
+        var sent = 0
+        while sent < request.count {
+            let n = request[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { throw Failure(status: .failure, description: "cannot send the request: \(String(cString: strerror(errno)))") }
+            sent += n
+        }
     }
 
     private func parse(_ response: [UInt8]) throws(Failure) -> (status: Int, body: [UInt8]) {

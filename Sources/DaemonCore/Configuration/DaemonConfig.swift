@@ -1,4 +1,5 @@
 import History
+import KernelReaders
 import Logging
 import QueryServer
 import SampleModel
@@ -19,6 +20,8 @@ public struct DaemonConfig: Equatable, Sendable {
     var socketGroup: String?
     var pid: Int32?
     var pidfile: String?
+    /// Discovery watches only a DRUM that matches (several DRUM servers on one host).
+    var match: DrumMatch?
     var cgroup: String?
     var readEnvironment = true
     public internal(set) var logLevel: Logger.Level = .info
@@ -37,7 +40,7 @@ public struct DaemonConfig: Equatable, Sendable {
     /// node_exporter textfile output (nil: none), rewritten every `textfileIntervalSeconds`.
     var textfile: String?
     var textfileIntervalSeconds = 15.0
-    var eventRingSize = 1000
+    var eventRingSize = History.defaultEventCapacity
     var events = EventSettings()
 
     public static let defaultPath = "/etc/drum-monitor/drum-monitor.yaml"
@@ -54,9 +57,13 @@ public struct DaemonConfig: Equatable, Sendable {
 
     var intervalNanos: UInt64 { UInt64((intervalSeconds * 1e9).rounded()) }
     var capacity: Int { max(1, Int((retentionSeconds / intervalSeconds).rounded(.down))) }
-    /// The memory the history takes: the history's own count for this capacity, and the event
-    /// ring's once full.
-    var historyBytes: Int { History.bytesNeeded(capacity: capacity) + EventRing.bytes(capacity: eventRingSize) }
+    /// The bytes the history takes, its file and private memory together (what
+    /// `max_history_bytes` bounds): the samples' slots and tables, and the event ring once full.
+    var historyBytes: Int { historyFootprint(inFile: true).total }
+
+    func historyFootprint(inFile: Bool) -> HistoryFootprint {
+        History.footprint(capacity: capacity, eventCapacity: eventRingSize, inFile: inFile)
+    }
 
     /// The history in words, for the log and for messages about its size.
     var historyDescription: String {
@@ -88,6 +95,7 @@ public struct DaemonConfig: Equatable, Sendable {
     var target: TargetSpec {
         if let pid { return .pid(pid) }
         if let pidfile { return .pidfile(pidfile) }
+        if let match { return .matching(match) }
         return .discover
     }
 
@@ -140,6 +148,10 @@ public struct DaemonConfig: Equatable, Sendable {
             guard v.isEmpty || v.hasPrefix("/") else { throw ValueError(message: "must be an absolute path, got '\(v)'") }
             c.pidfile = v.isEmpty ? nil : v
         }, show: { $0.pidfile ?? "" }),
+        Key(name: "match", help: "discover only the DRUM whose command line contains this text, or with env:NAME=VALUE, whose environment has it (empty: any DRUM)", apply: { c, v throws(ValueError) in
+            guard !v.isEmpty else { c.match = nil; return }
+            do throws(DrumMatch.Invalid) { c.match = try DrumMatch.parse(v) } catch { throw ValueError(message: error.description) }
+        }, show: { $0.match?.text ?? "" }),
         Key(name: "cgroup", help: "watch this cgroup (as in /proc/PID/cgroup) instead of the target's", apply: { c, v throws(ValueError) in
             guard v.isEmpty || v.hasPrefix("/") else { throw ValueError(message: "must be a cgroup path starting with /, got '\(v)'") }
             c.cgroup = v.isEmpty ? nil : v
@@ -295,6 +307,12 @@ public struct DaemonConfig: Equatable, Sendable {
     func crossCheck() -> [String] {
         var problems: [String] = []
         if pid != nil && pidfile != nil { problems.append("set only one of 'pid' and 'pidfile'") }
+        if let match, pid != nil || pidfile != nil {
+            problems.append("'match' (\(match.text)) chooses among the DRUM servers discovery finds; it cannot be combined with '\(pid != nil ? "pid" : "pidfile")', which names the process itself: set one of them")
+        }
+        if case .environment = match, !readEnvironment {
+            problems.append("'match' (\(match!.text)) compares the environment, which 'read_environment: false' leaves unread")
+        }
         if retentionSeconds < intervalSeconds { problems.append("'retention' must be at least 'interval'") }
         problems += events.problems
         if Double(events.growthWindowNanos) < 10 * intervalSeconds * 1e9 {

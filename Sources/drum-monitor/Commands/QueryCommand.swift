@@ -12,7 +12,7 @@ struct QueryCommand: ParsableCommand {
         commandName: "query",
         abstract: "Ask the running daemon: snapshot | window DURATION | window --from T --to T | samples | stats | health | events.",
         discussion: """
-        The daemon is found at --socket PATH, else --instance NAME (\(DaemonConfig.runDirectory)/NAME.sock, as served by drum-monitor@NAME), else $DRUM_MONITOR_SOCKET, else \(DaemonConfig().socket).
+        \(DaemonSocketOptions.discussion)
 
         \(ExitStatus.helpSection)
         """)
@@ -27,8 +27,7 @@ struct QueryCommand: ParsableCommand {
     @Option(name: .long, help: "For samples and events: at most this many per answer.") var limit: Int?
     @Option(name: .long, help: "For events: only these kinds, comma-separated (e.g. oom_kill,worker_replaced).") var kind: String?
     @Flag(name: .long, help: "For events: keep asking every second and print new events as they come (Ctrl-C stops).") var follow = false
-    @Option(name: .long, help: "Unix socket of the daemon.") var socket: String?
-    @Option(name: .long, help: "The daemon of drum-monitor@NAME: its socket is \(DaemonConfig.runDirectory)/NAME.sock.") var instance: String?
+    @OptionGroup var daemon: DaemonSocketOptions
     @Flag(name: .long, help: "Print the daemon's JSON as is.") var json = false
 
     func validate() throws {
@@ -50,9 +49,6 @@ struct QueryCommand: ParsableCommand {
         if what != .samples, what != .events, since != nil { throw ValidationError("--since applies only to samples and events") }
         if what != .samples, what != .events, limit != nil { throw ValidationError("--limit applies only to samples and events") }
         if what != .events, follow || kind != nil { throw ValidationError("--follow and --kind apply only to events") }
-        if socket != nil, instance != nil { throw ValidationError("give --socket or --instance, not both") }
-        if let instance { do { _ = try Instance.socketPath(instance) } catch { throw ValidationError("\(error)") } }
-        if let socket, socket.utf8.count > 107 { throw ValidationError("--socket: a Unix socket path has at most 107 bytes") }
     }
 
     func target() -> String {
@@ -90,15 +86,10 @@ struct QueryCommand: ParsableCommand {
         return out
     }
 
-    func socketPath() throws -> String {
-        if let socket { return socket }
-        if let instance { return try Instance.socketPath(instance) }
-        return ProcessEnvironment.current()["DRUM_MONITOR_SOCKET"] ?? DaemonConfig().socket
-    }
 
     func run() throws {
         if what == .events {
-            let client = UnixHTTPClient(socketPath: try socketPath())
+            let client = UnixHTTPClient(socketPath: try daemon.path())
             do {
                 try EventsQuery(since: since, limit: limit, kinds: kind).run(
                     follow: follow, json: json, everySeconds: 1, get: { target throws(UnixHTTPClient.Failure) in try client.get(target) },
@@ -112,7 +103,7 @@ struct QueryCommand: ParsableCommand {
             return
         }
         let answer: (status: Int, body: [UInt8])
-        do { answer = try UnixHTTPClient(socketPath: try socketPath()).get(target()) } catch let failure as UnixHTTPClient.Failure {
+        do { answer = try UnixHTTPClient(socketPath: try daemon.path()).get(target()) } catch let failure as UnixHTTPClient.Failure {
             writeStderr("\(failure)\n")
             throw ExitCode(failure.status.rawValue)
         }

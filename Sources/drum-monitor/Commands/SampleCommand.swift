@@ -12,6 +12,10 @@ struct SampleCommand: ParsableCommand {
     // Unconditional: `--pid -5` is a pid to refuse, not a missing value followed by an option.
     @Option(name: .long, parsing: .unconditional, help: "Measure this pid instead of discovering DRUM.") var pid: Int32?
     @Option(name: .customLong("root-of"), parsing: .unconditional, help: "Measure the DRUM root above this pid (e.g. a worker's).") var rootOf: Int32?
+    // Unconditional: the text usually starts with dashes (`--match '--address 0.0.0.0:8081'`).
+    @Option(name: .long, parsing: .unconditional,
+            help: "Measure the DRUM whose command line contains this text (env:NAME=VALUE: whose environment has it), as serve's match setting finds it.")
+    var match: String?
     @Option(name: .long, help: "Measure this cgroup (path as in /proc/PID/cgroup) instead of the target's.") var cgroup: String?
     @Option(name: .long, help: "CPU is measured over this long, e.g. 250ms.") var over: String = "250ms"
     @Flag(name: .long, help: "Print JSON (the same document as the daemon's /v1/snapshot).") var json = false
@@ -19,7 +23,10 @@ struct SampleCommand: ParsableCommand {
     func validate() throws {
         if let pid, pid <= 0 { throw ValidationError("--pid must be a positive pid, got \(pid)") }
         if let rootOf, rootOf <= 0 { throw ValidationError("--root-of must be a positive pid, got \(rootOf)") }
-        if pid != nil, rootOf != nil { throw ValidationError("give --pid or --root-of, not both") }
+        if [pid != nil, rootOf != nil, match != nil].filter({ $0 }).count > 1 {
+            throw ValidationError("give one of --pid, --root-of and --match")
+        }
+        if let match, !match.isEmpty, let problem = OneShotSample.problem(match: match) { throw ValidationError("--match \(problem)") }
         guard let seconds = DurationText.seconds(over), seconds >= 0.01, seconds <= 60 else {
             throw ValidationError("--over must be a duration from 10ms to 60s, e.g. 250ms")
         }
@@ -30,7 +37,7 @@ struct SampleCommand: ParsableCommand {
         LogSetup.bootstrap(level: .warning)
         let result: OneShotSample.Result
         do {
-            result = try OneShotSample.take(pid: pid, rootOf: rootOf, cgroup: cgroup, overSeconds: seconds)
+            result = try OneShotSample.take(pid: pid, rootOf: rootOf, match: match, cgroup: cgroup, overSeconds: seconds)
         } catch {
             writeStderr("drum-monitor: \(error)\n")
             throw ExitCode(ExitStatus.failure.rawValue)
@@ -43,6 +50,6 @@ struct SampleCommand: ParsableCommand {
                 throw ExitCode(ExitStatus.failure.rawValue)
             }
         }
-        if pid != nil || rootOf != nil, !result.targetFound { throw ExitCode(ExitStatus.failure.rawValue) }
+        if pid != nil || rootOf != nil || match?.isEmpty == false, !result.targetFound { throw ExitCode(ExitStatus.failure.rawValue) }
     }
 }

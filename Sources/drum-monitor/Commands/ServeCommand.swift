@@ -26,6 +26,8 @@ struct ServeCommand: AsyncParsableCommand {
     // Unconditional: `--pid -5` is a pid to refuse, not a missing value followed by an option.
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(DaemonConfig.optionHelp("pid"))) var pid: String?
     @Option(name: .long, help: ArgumentHelp(DaemonConfig.optionHelp("pidfile"))) var pidfile: String?
+    // Unconditional: the text usually starts with dashes (`--match '--address 0.0.0.0:8081'`).
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp(DaemonConfig.optionHelp("match"))) var match: String?
     @Option(name: .long, help: ArgumentHelp(DaemonConfig.optionHelp("cgroup"))) var cgroup: String?
     @Option(name: .customLong("read-environment"), help: ArgumentHelp(DaemonConfig.optionHelp("read_environment"))) var readEnvironment: String?
     @Option(name: .customLong("socket-mode"), help: ArgumentHelp(DaemonConfig.optionHelp("socket_mode"))) var socketMode: String?
@@ -55,7 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
         let pairs: [(String, String?)] = [
             ("socket", socket), ("interval", interval), ("retention", retention), ("max_history_bytes", maxHistoryBytes),
             ("history_file", historyFile),
-            ("pid", pid), ("pidfile", pidfile), ("socket_mode", socketMode), ("socket_group", socketGroup), ("cgroup", cgroup),
+            ("pid", pid), ("pidfile", pidfile), ("match", match), ("socket_mode", socketMode), ("socket_group", socketGroup), ("cgroup", cgroup),
             ("read_environment", readEnvironment), ("log_level", logLevel), ("log_format", logFormat),
             ("max_connections", maxConnections), ("idle_timeout", idleTimeout), ("head_timeout", headTimeout),
             ("max_head_bytes", maxHeadBytes), ("metrics_listen", metricsListen), ("labels", labels), ("textfile", textfile),
@@ -66,9 +68,10 @@ struct ServeCommand: AsyncParsableCommand {
             ("stall_after_intervals", stallAfterIntervals), ("limit_hit_quiet", limitHitQuiet),
         ]
         for (k, v) in pairs { if let v { f[k] = v } }
-        // --pid and --pidfile replace whatever the file says about the other.
-        if pid != nil, f["pidfile"] == nil { f["pidfile"] = "" }
-        if pidfile != nil, f["pid"] == nil { f["pid"] = "0" }
+        // --pid, --pidfile and --match replace whatever the file says about the others.
+        if pid != nil || match != nil, f["pidfile"] == nil { f["pidfile"] = "" }
+        if pidfile != nil || match != nil, f["pid"] == nil { f["pid"] = "0" }
+        if pid != nil || pidfile != nil, f["match"] == nil { f["match"] = "" }
         return f
     }
 

@@ -156,7 +156,7 @@ def mib(n):
 # ---------------------------------------------------------------- the fake DRUM
 
 
-def write_fake_unit(memory_max=None, slice_=None, cpu_quota="150%", unit=FAKE, ctl=CTL, port=6789):
+def write_fake_unit(memory_max=None, slice_=None, cpu_quota="150%", unit=FAKE, ctl=CTL, port=6789, extra=()):
     lines = [
         "[Unit]",
         "Description=DRUM-shaped fake model server (system test)",
@@ -164,6 +164,7 @@ def write_fake_unit(memory_max=None, slice_=None, cpu_quota="150%", unit=FAKE, c
         f"ExecStart=/usr/bin/python3 /opt/fake-drum/bin/drum server --address 127.0.0.1:{port} --control {ctl} --workers 3",
         "OOMPolicy=continue",
         f"CPUQuota={cpu_quota}",
+        *extra,
     ]
     if memory_max:
         lines.append(f"MemoryMax={memory_max}")
@@ -603,10 +604,16 @@ def test_metrics():
     with open(CONFIG, "w") as f:
         f.write(config)
     try:
+        # What the README tells an operator: systemd refuses to start a socket unit while its service
+        # runs ("Socket service … already active, refusing"), so the service stops first.
+        refused = systemctl("start", METRICS_SOCKET_UNIT) if prop(SVC, "ActiveState") == "active" else None
+        check("metrics.socket-refused-while-service-runs", refused is None or refused.returncode != 0,
+              "if this starts passing, the README's stop-first instruction can go")
+        systemctl("stop", SVC)
         r = systemctl("start", METRICS_SOCKET_UNIT)
         check("metrics.socket-start", r.returncode == 0 and prop(METRICS_SOCKET_UNIT, "ActiveState") == "active",
               f"{r.stderr.strip()} {prop(METRICS_SOCKET_UNIT, 'Listen')}")
-        r = systemctl("restart", SVC)
+        r = systemctl("start", SVC)
         check("metrics.service-restart", r.returncode == 0 and wait_for(answers, 60), r.stderr.strip())
         found = wait_for(lambda: metrics_get("/metrics"), 60)
         status, ctype, text = found if found else (None, None, "")
@@ -641,22 +648,29 @@ def test_metrics():
         check("textfile.rewritten", bool(newer) and not os.path.exists(os.path.join(TEXTFILE_DIR, ".drum-monitor.prom.tmp")))
     finally:
         with open(CONFIG, "w") as f:
+            f.write(original)
+        systemctl("reload", SVC)
 
 
 HISTORY = "/run/drum-monitor/drum-monitor.history"
 
 
+def held(path, items, sequence, limit):
+    """Every item `path` holds, by sequence, followed with since= and next_since."""
+    found, since = {}, 0
+    while True:
+        status, body = get(f"{path}?since={since}&limit={limit}")
+        assert status == 200, f"{path}: HTTP {status}"
+        for item in body[items]:
+            found[sequence(item)] = item
+        if not body[items]:
+            return found
+        since = body["next_since"]
+
+
 def held_samples():
     """Every held sample as {sequence: row} ([sequence, time_unix_ns, generation, metrics...])."""
-    rows, since = {}, 0
-    while True:
-        status, body = get(f"/v1/samples?since={since}&limit=10000")
-        assert status == 200, f"/v1/samples: HTTP {status}"
-        for row in body["samples"]:
-            rows[row[0]] = row
-        if not body["samples"]:
-            return rows
-        since = body["next_since"]
+    return held("/v1/samples", "samples", lambda row: row[0], 10000)
 
 
 def check_history_kept(name, before, after, interval_ns):
@@ -676,19 +690,48 @@ def check_history_kept(name, before, after, interval_ns):
           + (f"seq {first_new[0]} gen {first_new[2]}, {(first_new[1] - before[last][1]) / 1e9:.2f}s later" if first_new else "none"))
 
 
+def held_events():
+    """Every held event as {sequence: event}."""
+    return held("/v1/events", "events", lambda e: e["sequence"], 1000)
+
+
+def check_events_kept(name, before):
+    """The events of `before` are all held after a restart, unchanged (the event ring is in the
+    history file); a client following since the newest of them gets the restart next, with the
+    following sequence, and misses nothing (issues 14 and 15)."""
+    last = max(before) if before else 0
+    after = wait_for(lambda: (lambda e: e if any(q > last for q in e) else None)(held_events()), 30) or held_events()
+    missing = [q for q in before if q not in after]
+    changed = [q for q in before if q in after and after[q] != before[q]]
+    check(f"{name}.events-kept", before and not missing and not changed,
+          f"{len(before)} before, {len(missing)} missing (e.g. {missing[:3]}), {len(changed)} changed")
+    status, body = get(f"/v1/events?since={last}")
+    first = body["events"][0] if status == 200 and body["events"] else None
+    check(f"{name}.events-continue",
+          first is not None and first["sequence"] == last + 1 and not body["truncated"]
+          and any(e["kind"] == "daemon_restarted" for e in body["events"]),
+          json.dumps(body)[:800])
+
+
 def test_history_restart():
-    """systemctl restart: the new daemon adopts the history file (issue 15)."""
+    """systemctl restart: the new daemon adopts the history file (issue 15), its events too."""
     check("history.file", os.path.isfile(HISTORY) and stat.S_IMODE(os.stat(HISTORY).st_mode) == 0o600,
           f"{HISTORY}: {oct(stat.S_IMODE(os.stat(HISTORY).st_mode)) if os.path.exists(HISTORY) else 'absent'}")
     interval_ns = int(snapshot()["interval_seconds"] * 1e9)
     wait_for(lambda: len(held_samples()) >= 5, 30)
     before = held_samples()
+    events = held_events()
+    check("history.events-before-restart", any(e["kind"] == "oom_kill" for e in events.values()),
+          f"{len(events)} events: {sorted({e['kind'] for e in events.values()})}")
     r = systemctl("restart", SVC)
     check("history.restart", r.returncode == 0 and bool(wait_for(answers, 60)), r.stderr.strip())
     time.sleep(2)
     check_history_kept("history.restart", before, held_samples(), interval_ns)
+    check_events_kept("history.restart", events)
+    r = run(BIN, "query", "events", "--kind", "oom_kill", "--socket", SOCK)
+    check("history.restart-query-events", r.returncode == 0 and "oom_kill" in r.stdout, (r.stdout + r.stderr)[-500:])
     log = run("journalctl", "-b", "-u", SVC, "--no-pager", "-n", "50").stdout
-    check("history.restart-journal", "adopted" in log, "journal says what was adopted")
+    check("history.restart-journal", "adopted" in log and " events (sequences " in log, "journal says what was adopted")
 
 
 def test_history_reload():
@@ -699,6 +742,7 @@ def test_history_reload():
     capacity = get("/healthz")[1]["capacity"]
     interval_ns = int(snapshot()["interval_seconds"] * 1e9)
     before = held_samples()
+    events = held_events()
     try:
         hours = re.search(r"^retention: *([0-9]+)h *$", original, re.M)
         assert hours, f"no 'retention: Nh' line in {config}"
@@ -711,6 +755,8 @@ def test_history_reload():
         after = held_samples()
         missing = [q for q in before if q not in after or after[q] != before[q]]
         check("history.reload-samples-kept", not missing, f"{len(before)} before, {len(missing)} missing or changed")
+        kept = held_events()
+        check("history.reload-events-kept", all(kept.get(q) == e for q, e in events.items()), f"{len(events)} before, {len(kept)} after")
         # And the reloaded history is adopted by the next start too.
         systemctl("restart", SVC)
         wait_for(answers, 60)
@@ -736,6 +782,7 @@ def test_watchdog():
     restarts = int(prop(SVC, "NRestarts") or 0)
     interval_ns = int(snapshot()["interval_seconds"] * 1e9)
     before = held_samples()
+    events = held_events()
     os.kill(pid, signal.SIGSTOP)
     t = time.monotonic()
     ok = wait_for(
@@ -751,6 +798,7 @@ def test_watchdog():
     check("watchdog.journal", "watchdog" in log.lower(), "journal mentions the watchdog")
     time.sleep(2)
     check_history_kept("watchdog.history", before, held_samples(), interval_ns)
+    check_events_kept("watchdog.history", events)
 
 
 def test_stop():
@@ -811,6 +859,75 @@ def test_instances():
     systemctl("stop", "drum-monitor@a.service", "drum-monitor@b.service", "drum-monitor@a.socket", "drum-monitor@b.socket",
               "fake-a.service", "fake-b.service")
     for name in INSTANCES:
+        os.unlink(f"/etc/drum-monitor/{name}.yaml")
+
+
+# ---------------------------------------------------------------- several DRUM servers found by `match`
+
+
+# name: (its DRUM's MemoryMax, port, the instance's match). The DRUM of mb sets FAKE_INSTANCE=mb
+# and runs without capabilities: the instance (root, no capabilities) may read the environment
+# of a root process only if that process has no capabilities it lacks (the kernel's ptrace rule).
+MATCHED = {
+    "ma": (200 * MiB, 6792, "--address 127.0.0.1:6792"),
+    "mb": (240 * MiB, 6793, "env:FAKE_INSTANCE=mb"),
+}
+ENV_LINES = ("Environment=FAKE_INSTANCE=mb", "CapabilityBoundingSet=")
+
+
+def test_instances_match():
+    """Two DRUM-shaped services found by discovery: drum-monitor@ma by its address, @mb by its
+    environment; each reports its own tree and cgroup, waits (never taking the other) while its DRUM
+    is stopped, finds it again, and says Permission denied for an environment it may not read."""
+    pids = {}
+    for name, (limit, port, match) in MATCHED.items():
+        write_fake_unit(memory_max=limit, unit=f"fake-{name}.service", ctl=f"/run/fake-{name}", port=port,
+                        extra=ENV_LINES if name == "mb" else ())
+        pids[name] = start_fake(unit=f"fake-{name}.service", ctl=f"/run/fake-{name}")
+        with open(f"/etc/drum-monitor/{name}.yaml", "w") as f:
+            f.write(f"# instance {name} of the system test: the DRUM that matches\nmatch: {match}\n")
+    r = systemctl("start", *(f"drum-monitor@{name}.socket" for name in MATCHED))
+    check("instances-match.sockets-start", r.returncode == 0, r.stderr.strip())
+    for name, (limit, _, _) in MATCHED.items():
+        sock = f"/run/drum-monitor/{name}.sock"
+        snap = wait_target(pids[name], sock=sock)
+        if not check(f"instances-match.{name}.own-target", bool(snap), f"root_pid {pids[name]} via {sock}"):
+            info(json.dumps(snapshot(sock))[:1000])
+            continue
+        unit = f"fake-{name}.service"
+        check(f"instances-match.{name}.own-cgroup", snap["cgroup"]["path"] == prop(unit, "ControlGroup"), snap["cgroup"]["path"])
+        check(f"instances-match.{name}.own-tree", snap["target"]["process_count"] == 4, str(snap["target"]["process_count"]))
+        check(f"instances-match.{name}.own-limit", snap["memory"]["limit_bytes"] == limit, mib(snap["memory"]["limit_bytes"]))
+
+    # mb's DRUM stops: @mb waits for it (ma's DRUM does not match) and says what it waits for.
+    sock = "/run/drum-monitor/mb.sock"
+    systemctl("stop", "fake-mb.service")
+
+    def waiting():
+        t = snapshot(sock)["target"]
+        return t if not t["found"] else None
+
+    t = wait_for(waiting, 30)
+    message = (t or {}).get("message") or ""
+    check("instances-match.mb.waits", bool(t) and "whose environment has FAKE_INSTANCE=mb" in message, message)
+    check("instances-match.mb.not-the-other", bool(t) and "does not match" in message and str(pids["ma"]) in message, message)
+
+    # Started again with every capability: its environment cannot be read by the instance.
+    write_fake_unit(memory_max=MATCHED["mb"][0], unit="fake-mb.service", ctl="/run/fake-mb", port=MATCHED["mb"][1],
+                    extra=ENV_LINES[:1])
+    full = start_fake(unit="fake-mb.service", ctl="/run/fake-mb")
+    t = wait_for(lambda: (lambda t: t if "Permission denied" in (t.get("message") or "") else None)(snapshot(sock)["target"]), 30)
+    check("instances-match.mb.eacces-shown", bool(t) and not t["found"] and str(full) in t["message"], (t or {}).get("message"))
+
+    # Without capabilities again: found.
+    write_fake_unit(memory_max=MATCHED["mb"][0], unit="fake-mb.service", ctl="/run/fake-mb", port=MATCHED["mb"][1],
+                    extra=ENV_LINES)
+    again = start_fake(unit="fake-mb.service", ctl="/run/fake-mb")
+    check("instances-match.mb.found-again", bool(wait_target(again, sock=sock)), f"root_pid {again}")
+
+    systemctl("stop", *(f"drum-monitor@{name}.service" for name in MATCHED), *(f"drum-monitor@{name}.socket" for name in MATCHED),
+              *(f"fake-{name}.service" for name in MATCHED))
+    for name in MATCHED:
         os.unlink(f"/etc/drum-monitor/{name}.yaml")
 
 
@@ -1077,6 +1194,7 @@ def main():
                 info(run("journalctl", "-b", "-u", SVC, "--no-pager", "-n", "80").stdout)
             systemctl("stop", FAKE)
             step("instances", test_instances)
+            step("instances-match", test_instances_match)
             step("container-runtime", test_container, "runtime", True)
             step("container-stacked", test_container, "stacked")
             step("upgrade", test_upgrade)
