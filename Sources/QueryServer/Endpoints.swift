@@ -50,8 +50,10 @@ public enum Endpoints {
             let params = try QueryParameters(query)
             switch path {
             case "/healthz": try params.allowOnly([]); return .ready(health(context))
-            case "/v1/snapshot": try params.allowOnly([]); return .ready(snapshot(context))
-            case "/v1/window": return .ready(try window(params, context))
+            case "/v1/snapshot":
+                try params.allowOnly([])
+                return .ready(context.answers.answer(uri, context) { snapshot(context) })
+            case "/v1/window": return .ready(try context.answers.answer(uri, context) { () throws(QueryParameters.Invalid) in try window(params, context) })
             case "/v1/samples": return try samples(params, context)
             case "/v1/events": return try EventsEndpoint.route(params, context)
             case "/stats", "/stats/": try params.allowOnly([]); return .ready(DrumStats.response(context))

@@ -8,6 +8,8 @@ public struct QueryContext: Sendable {
     public let events: EventLog
     public let cadence: @Sendable () -> Cadence
     public let metrics: MetricsSources
+    /// Snapshot and window answers kept until a sample or an event arrives.
+    public let answers = AnswerCache()
 
     public var intervalNanos: UInt64 { history.intervalNanos }
 
