@@ -31,12 +31,21 @@ public final class AnswerCache: Sendable {
     /// Answers built (not found here) so far: what the tests count.
     public var built: UInt64 { builtCount.load(ordering: .relaxed) }
 
+    /// The answer kept for `uri` if nothing has changed since it was built (a kept request
+    /// target was valid: the router looks here before parsing its parameters).
+    func kept(_ uri: String, _ context: QueryContext) -> Response? {
+        kept(uri, State(history: context.history.version, events: context.events.newestSequence))
+    }
+
+    private func kept(_ uri: String, _ state: State) -> Response? {
+        entries.withLock { e in e.list.first { $0.uri == uri && $0.state == state }?.response }
+    }
+
     /// The answer to `uri` for the state read now: kept, or built by `build` (and kept if it is OK).
     func answer<E: Error>(_ uri: String, _ context: QueryContext, build: () throws(E) -> Response) throws(E) -> Response {
         // Read before building: an answer is never kept under a state older than it saw.
         let state = State(history: context.history.version, events: context.events.newestSequence)
-        let kept = entries.withLock { e in e.list.first { $0.uri == uri && $0.state == state }?.response }
-        if let kept { return kept }
+        if let kept = kept(uri, state) { return kept }
         let response = try build()
         builtCount.add(1, ordering: .relaxed)
         guard response.status == .ok, response.body.count <= Self.maxBodyBytes else { return response }

@@ -46,6 +46,9 @@ public enum Endpoints {
         if role == .metrics, path != "/metrics", path != "/healthz" {
             return .ready(.error(.notFound, "no such endpoint: \(path) (this listener serves /metrics and /healthz only)"))
         }
+        if path == "/v1/window" || path == "/v1/snapshot", role == .query, let kept = context.answers.kept(uri, context) {
+            return .ready(kept)
+        }
         do {
             let params = try QueryParameters(query)
             switch path {
