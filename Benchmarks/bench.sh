@@ -768,11 +768,14 @@ mib() { awk -v k="$1" 'BEGIN{if(k==""||k!=k+0) print "n/a"; else printf "%.1f", 
     echo
     echo "VmRSS also counts the clean, file-backed pages of the executable and of the shared libraries (libc,"
     echo "libstdc++, libsystemd and what it links) that the process has touched. Start-up (argument parsing by"
-    echo "reflection, the Swift runtime's metadata and conformance lookups, NIO's bootstrap) touches code all"
-    echo "over the binary, and the kernel maps up to 64 KiB around each touched page (fault-around). Those pages"
-    echo "are shared with the page cache and reclaimable; the daemon's own memory is the private (RssAnon)"
-    echo "figure, which includes the whole 1-hour ring (allocated and written at start). The stack-floor row is"
-    echo "the same libraries doing nothing else: what drum-monitor's own code and ring add is the difference."
+    echo "reflection, the configuration, the Swift runtime's metadata and conformance lookups, NIO's bootstrap)"
+    echo "touches code all over the binary, and the kernel maps up to 64 KiB around each touched page"
+    echo "(fault-around; \`madvise\` does not change it). Those pages are shared with the page cache and"
+    echo "reclaimable. The 1-hour ring lives in the history file (next to the socket here), mapped shared and"
+    echo "populated at start (no page faults when sampling): file-backed, so in VmRSS (\`history-file\` above) but not"
+    echo "in the private figure. \`libnss_systemd\` is loaded by the lookup of the socket's default group"
+    echo "\`drum-monitor\`, which does not exist on this bench host, so NSS falls through \`files\` to systemd's"
+    echo "module; where the package is installed the group is in /etc/group and the module is not loaded."
     echo
     echo "## 3. Query latency (loadgen, HTTP/1.1 keep-alive over the Unix socket, ${LOAD_SECONDS}s per run)"
     echo
