@@ -80,6 +80,9 @@ struct JSONWriter: ~Copyable {
     mutating func field(_ k: String, _ v: UInt64?) { key(k); value(v); needsComma = true }
     mutating func field(_ k: String, _ v: Int?) { key(k); value(v.map(Int64.init)); needsComma = true }
     mutating func field(_ k: String, _ v: Bool?) { key(k); value(v); needsComma = true }
+    /// Nanoseconds as seconds, in plain decimal (no String made, no float formatting): the same
+    /// number as `Double(nanos) / 1e9` written by `field(_:_: Double?)`, digits exactly as counted.
+    mutating func field(_ k: String, seconds nanos: UInt64?) { key(k); value(seconds: nanos); needsComma = true }
     /// A wall-clock time as RFC 3339 (what `RFC3339.format` writes), without making a String.
     mutating func field(_ k: String, wallTime v: Int64?) { key(k); value(wallTime: v); needsComma = true }
 
@@ -123,6 +126,26 @@ struct JSONWriter: ~Copyable {
             var text = v.description
             text.withUTF8 { append($0) }
         }
+    }
+
+    mutating func value(seconds nanos: UInt64?) {
+        separator()
+        guard let nanos else { return appendLiteral("null") }
+        appendDigits(nanos / 1_000_000_000)
+        var fraction = nanos % 1_000_000_000
+        guard fraction != 0 else { return }
+        var digits = 9
+        while fraction % 10 == 0 {
+            fraction /= 10
+            digits -= 1
+        }
+        put(UInt8(ascii: "."))
+        // Leading zeros of the fraction, then its significant digits.
+        var width = 1
+        var rest = fraction
+        while rest >= 10 { rest /= 10; width += 1 }
+        for _ in 0..<(digits - width) { put(UInt8(ascii: "0")) }
+        appendDigits(fraction)
     }
 
     mutating func value(wallTime v: Int64?) {
