@@ -70,10 +70,18 @@ public enum Endpoints {
 
     // MARK: /healthz
 
-    static func health(_ context: QueryContext) -> Response {
+    static func health(_ context: QueryContext, now: UInt64 = Clock.monotonicNanos()) -> Response {
         let cadence = context.cadence()
-        let freshness = SampleFreshness(cadence, intervalNanos: context.intervalNanos)
-        return .json(freshness.isStale ? .serviceUnavailable : .ok) { w in
+        let freshness = SampleFreshness(cadence, intervalNanos: context.intervalNanos, now: now)
+        guard let age = freshness.ageNanos else { return health(cadence, freshness, context) }
+        let key = HealthAnswer.Key(ticks: cadence.ticks, lateTicks: cadence.lateTicks, missedTicks: cadence.missedTicks,
+                                   maxLatenessNanos: cadence.maxLatenessNanos, history: context.history.version,
+                                   intervalNanos: freshness.intervalNanos, status: freshness.status)
+        return context.health.answer(key, ageNanos: age) { health(cadence, freshness, context) }
+    }
+
+    static func health(_ cadence: Cadence, _ freshness: SampleFreshness, _ context: QueryContext) -> Response {
+        .json(freshness.isStale ? .serviceUnavailable : .ok) { w in
             w.field("status", freshness.status.rawValue)
             w.field("version", BuildInfo.version)
             w.field("revision", BuildInfo.revision)

@@ -158,6 +158,9 @@ struct JSONWriter: ~Copyable {
 
     mutating func appendRaw(_ byte: UInt8) { put(byte) }
 
+    /// Bytes already JSON (a kept answer's pieces), as they are.
+    mutating func appendRaw(_ bytes: [UInt8]) { bytes.withUnsafeBufferPointer { append($0) } }
+
     // MARK: Bytes
 
     private mutating func reserve(_ n: Int) {
