@@ -113,15 +113,16 @@ let package = Package(
             ],
             linkerSettings: releaseLink
         ),
-        // The resident-memory floor of the daemon's libraries, built the same way (make bench).
+        // The floor of the daemon's stack (make bench): its libraries and its query server's
+        // pipeline answering a constant body, built the same way.
         .executableTarget(
             name: "drum-monitor-stack-floor",
             dependencies: [
-                "CSystemd",
+                "CSystemd", "QueryServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Benchmarks/StackFloor",
             linkerSettings: releaseLink

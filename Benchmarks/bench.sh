@@ -106,6 +106,11 @@ except Exception:
     print("")
 EOF
 }
+# KiB resident per mapped file (the executable as BIN, anonymous memory as anon), sorted by name
+rss_by_mapping() {
+    awk '/^[0-9a-f]+-[0-9a-f]+ /{n=split($6,a,"/"); m=a[n]; if (m ~ /^drum-monitor/) m="BIN"; else if (m ~ /history/) m="history-file"; else if (m=="") m="anon"}
+         /^Rss:/{r[m]+=$2} END{for (k in r) if (r[k]>0) print k, r[k]}' "/proc/$1/smaps" 2>/dev/null | sort
+}
 rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status" 2>/dev/null; }
 hwm_kb() { awk '/^VmHWM:/{print $2}' "/proc/$1/status" 2>/dev/null; }
 anon_kb() { awk '/^RssAnon:/{print $2}' "/proc/$1/status" 2>/dev/null; }
@@ -113,6 +118,16 @@ anon_kb() { awk '/^RssAnon:/{print $2}' "/proc/$1/status" 2>/dev/null; }
 stat_cpu_ns() { sed 's/.*) //' "/proc/$1/stat" | awk -v hz="$CLK_TCK" '{printf "%.0f\n", ($12+$13)*1e9/hz}'; }
 # CPU of the live threads from schedstat (ns resolution)
 sched_cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s+=$1} END{printf "%.0f\n", s}'; }
+# "UTIME STIME" of a process in clock ticks (threads that exited included)
+stat_user_sys() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12, $13}'; }
+# One line per live thread: TID NAME CPU_NS TIMES_SCHEDULED_IN (schedstat), sorted by TID (for join)
+thread_stats() {
+    local t
+    for t in /proc/"$1"/task/*; do
+        [ -r "$t/schedstat" ] || continue
+        echo "${t##*/} $(tr -d ' ' <"$t/comm") $(cat "$t/schedstat" 2>/dev/null | awk '{print $1, $3}')"
+    done | sort
+}
 
 # ---------------------------------------------------------------- 1. dependencies
 [ "$(id -u)" = 0 ] || die "run as root (cgroup v1 directories, apt)"
@@ -163,6 +178,17 @@ gcc -O2 -Wall -o "$WORK/bin/floor" "$BENCH_DIR/floor.c" || die "building floor.c
 gcc -O2 -Wall -pthread -o "$WORK/bin/loadgen" "$BENCH_DIR/loadgen.c" || die "building loadgen.c failed"
 FLOOR=$WORK/bin/floor
 LOADGEN=$WORK/bin/loadgen
+# The floor's reads driven by a DispatchSourceTimer (issue 11 item 15's baseline): built with the
+# Swift toolchain's clang against its libdispatch (gcc cannot read the Dispatch headers).
+SWIFT_USR=$(dirname "$(dirname "$(readlink -f "$(command -v swift || echo /opt/swift/usr/bin/swift)")")")
+FLOOR_DISPATCH=""
+if "$SWIFT_USR/bin/clang" -O2 -Wall -DFLOOR_DISPATCH -I"$SWIFT_USR/lib/swift" -o "$WORK/bin/floor-dispatch" \
+    "$BENCH_DIR/floor.c" -L"$SWIFT_USR/lib/swift/linux" -Wl,-rpath,"$SWIFT_USR/lib/swift/linux" \
+    -ldispatch -lBlocksRuntime 2>"$WORK/floor-dispatch.log"; then
+    FLOOR_DISPATCH=$WORK/bin/floor-dispatch
+else
+    log "building floor.c with libdispatch failed: $(tail -3 "$WORK/floor-dispatch.log")"
+fi
 GCC_VERSION=$(gcc -dumpfullversion 2>/dev/null || gcc -dumpversion)
 
 log "loadgen self-test against a Python unix-socket HTTP server"
@@ -232,6 +258,23 @@ FLOOR_HELD_CAD=$(kv "$L" cpu_us_per_tick)
 FLOOR_RSS_KB=$(kv "$L" vmrss_kb)
 FLOOR_READS=$(kv "$L" reads_per_tick)
 FLOOR_REOPEN_CAD=$(kv "$("$FLOOR" --pid "$MASTER" --ticks "$CAD_TICKS" --interval-us "$INTERVAL_US" --reopen)" cpu_us_per_tick)
+# The same reads on a DispatchSourceTimer set up like the daemon's (two threads woken per tick:
+# Dispatch's timer thread, then the queue's worker): the floor the daemon's 10 ms row is held to.
+FLOOR_DISP_CAD="" FLOOR_DISP_ALL=""
+floor_dispatch_run() { # -> cpu_us_per_tick; the best run's user/system split is kept in $WORK/floor-dispatch.best
+    local l c
+    l=$("$FLOOR_DISPATCH" --pid "$MASTER" --ticks "$CAD_TICKS" --interval-us "$INTERVAL_US" --dispatch)
+    c=$(kv "$l" cpu_us_per_tick)
+    if [ ! -s "$WORK/floor-dispatch.best" ] || awk -v a="$c" -v b="$(kv "$(cat "$WORK/floor-dispatch.best")" cpu_us_per_tick)" 'BEGIN{exit !(a<b)}'; then
+        echo "$l" >"$WORK/floor-dispatch.best"
+    fi
+    echo "$c"
+}
+if [ -n "$FLOOR_DISPATCH" ]; then
+    log "floor: held fds on a DispatchSourceTimer at ${INTERVAL_MS} ms ($CAD_TICKS ticks)"
+    FLOOR_DISP_CAD=$(floor_dispatch_run)
+    FLOOR_DISP_ALL=$FLOOR_DISP_CAD
+fi
 "$FLOOR" --pid "$MASTER" --ticks 1000 --breakdown >"$WORK/floor-breakdown.txt"
 
 log "psutil ResourceMonitor: back to back and at ${INTERVAL_MS} ms"
@@ -322,8 +365,18 @@ stop_daemon() { # PID NAME -> records a failure unless it exits 0 within 10 s of
 }
 healthz() { curl -s --max-time 5 --unix-socket "$1" http://localhost/healthz -o "$2"; }
 
-D_CPU="" D_CPU_SRC="" D_TICKS="" D_PROCS="" D_WINDOW_SAMPLES=""
-declare -A LG
+Q_WINDOW_SAMPLES="" D_CPU="" D_CPU_SRC="" D_TICKS="" D_THREADS="" D_USER_SYS="" D_PROCS="" D_WINDOW_SAMPLES=""
+declare -A LG LGF LG10 QBYTES
+QUERY_PATHS=(/healthz /v1/snapshot "/v1/window?seconds=3600")
+QUERY_REPS=${BENCH_QUERY_REPS:-2}
+# best_run OLD NEW -> a loadgen line with the lower p50 and the higher req/s of the two
+best_run() {
+    [ -z "$1" ] && { echo "$2"; return; }
+    local p50 rps
+    p50=$(awk -v a="$(kv "$1" p50_us)" -v b="$(kv "$2" p50_us)" 'BEGIN{print (b+0<a+0)?b:a}')
+    rps=$(awk -v a="$(kv "$1" rps)" -v b="$(kv "$2" rps)" 'BEGIN{print (b+0>a+0)?b:a}')
+    echo "$1" | sed -e "s/ p50_us=[^ ]*/ p50_us=$p50/" -e "s/ rps=[^ ]*/ rps=$rps/"
+}
 if [ "$DAEMON_OK" = 1 ]; then
     # ---- row 1: sampling CPU per tick (+ row 3: query latency on the same daemon)
     log "drum-monitor: CPU per tick at ${INTERVAL_MS}ms for ${CPU_SECONDS}s"
@@ -335,9 +388,13 @@ if [ "$DAEMON_OK" = 1 ]; then
         for rep in $(seq "$CAD_REPS"); do
             healthz "$CPU_SOCK" "$WORK/cpu.h1"
             s0=$(stat_cpu_ns "$CPU_PID") k0=$(sched_cpu_ns "$CPU_PID") t0=$(jget "$WORK/cpu.h1" ticks)
+            thread_stats "$CPU_PID" >"$WORK/threads0"
+            us0=$(stat_user_sys "$CPU_PID")
             sleep "$CPU_SECONDS"
             healthz "$CPU_SOCK" "$WORK/cpu.h2"
             s1=$(stat_cpu_ns "$CPU_PID") k1=$(sched_cpu_ns "$CPU_PID") t1=$(jget "$WORK/cpu.h2" ticks)
+            thread_stats "$CPU_PID" >"$WORK/threads1"
+            us1=$(stat_user_sys "$CPU_PID")
             ticks=$(( ${t1:-0} - ${t0:-0} ))
             if [ "$ticks" -lt 10 ]; then
                 fail_row "sampling CPU" "only $ticks ticks in ${CPU_SECONDS}s (healthz: $(cat "$WORK/cpu.h2"))"
@@ -357,11 +414,21 @@ if [ "$DAEMON_OK" = 1 ]; then
             D_CPU_ALL="$D_CPU_ALL $cpu"
             if [ -z "$D_CPU" ] || awk -v a="$cpu" -v b="$D_CPU" 'BEGIN{exit !(a<b)}'; then
                 D_CPU=$cpu D_CPU_SRC=$src D_TICKS=$ticks
+                D_USER_SYS=$(awk -v a="$us0" -v b="$us1" -v n="$ticks" -v hz="$CLK_TCK" 'BEGIN{split(a,x," "); split(b,y," "); printf "user %.0f µs + system %.0f µs", (y[1]-x[1])*1e6/hz/n, (y[2]-x[2])*1e6/hz/n}')
+                # Per thread over the best window: CPU and times it was scheduled in, per tick.
+                D_THREADS=$(join "$WORK/threads0" "$WORK/threads1" | awk -v n="$ticks" '
+                    {c=($6-$3)/1000/n; w=($7-$4)/n; if (c>=0.5 || w>=0.05) {printf "%s%s %.1f µs, %.2f wakeups", sep, $2, c, w; sep="; "}; tw+=w}
+                    END{printf "|%.2f", tw}')
             fi
             if [ "$rep" -lt "$CAD_REPS" ]; then
                 c=$(kv "$("$FLOOR" --pid "$MASTER" --ticks "$CAD_TICKS" --interval-us "$INTERVAL_US")" cpu_us_per_tick)
                 FLOOR_CAD_ALL="$FLOOR_CAD_ALL $c"
                 awk -v a="$c" -v b="$FLOOR_HELD_CAD" 'BEGIN{exit !(a<b)}' && FLOOR_HELD_CAD=$c
+                if [ -n "$FLOOR_DISPATCH" ]; then
+                    c=$(floor_dispatch_run)
+                    FLOOR_DISP_ALL="$FLOOR_DISP_ALL $c"
+                    awk -v a="$c" -v b="$FLOOR_DISP_CAD" 'BEGIN{exit !(a<b)}' && FLOOR_DISP_CAD=$c
+                fi
             fi
         done
         D_RSS_10MS_KB=$(rss_kb "$CPU_PID")
@@ -371,13 +438,14 @@ if [ "$DAEMON_OK" = 1 ]; then
         curl -s --max-time 5 --unix-socket "$CPU_SOCK" "http://localhost/v1/window?seconds=3600" -o "$WORK/win.json"
         D_WINDOW_SAMPLES=$(jget "$WORK/win.json" window.samples)
 
-        log "drum-monitor: query latency (loadgen ${LOAD_SECONDS}s per run)"
-        for path in /healthz "/v1/window?seconds=3600"; do
+        # The same requests on this daemon at its ${INTERVAL_MS} ms cadence (answers rebuilt after every sample).
+        log "drum-monitor: query latency at ${INTERVAL_MS} ms cadence (loadgen ${LOAD_SECONDS}s per run)"
+        for path in "${QUERY_PATHS[@]}"; do
             for c in 1 16; do
                 if L=$("$LOADGEN" "$CPU_SOCK" "$path" "$c" "$LOAD_SECONDS"); then
-                    LG["$path|$c"]=$L
+                    LG10["$path|$c"]=$L
                 else
-                    fail_row "query latency $path c=$c" "$L"
+                    fail_row "query latency at ${INTERVAL_MS} ms, $path c=$c" "$L"
                 fi
             done
         done
@@ -385,6 +453,52 @@ if [ "$DAEMON_OK" = 1 ]; then
     else
         fail_row "sampling CPU / query latency" "daemon did not start (see above)"
     fi
+
+    # ---- row 3 (issue 11 item 14): each endpoint against the stack floor serving a constant body
+    # of the same size through the same bootstrap and connection pipeline (QueryServer
+    # .startConstant), both with a timer at the default 1 s; alternating, QUERY_REPS runs each,
+    # best p50 and best req/s of each.
+    QF_SOCK=$WORK/query-floor.sock QF_PID=""
+    if [ -x "$STACK_FLOOR_BIN" ]; then
+        "$STACK_FLOOR_BIN" serve --socket "$QF_SOCK" >"$WORK/query-floor.log" 2>&1 &
+        QF_PID=$!
+        BG_PIDS+=("$QF_PID")
+        for _ in $(seq 100); do
+            curl -s -o /dev/null --max-time 2 --unix-socket "$QF_SOCK" http://localhost/ && break
+            sleep 0.1
+        done
+    else
+        fail_row "constant-body floor" "no stack floor binary at $STACK_FLOOR_BIN"
+    fi
+    if start_daemon query --pid "$MASTER"; then
+        Q_PID=$DPID Q_SOCK=$DSOCK
+        curl -s --max-time 5 --unix-socket "$Q_SOCK" "http://localhost/v1/window?seconds=3600" -o "$WORK/qwin.json"
+        Q_WINDOW_SAMPLES=$(jget "$WORK/qwin.json" window.samples)
+        log "drum-monitor: query latency against the constant-body floor (loadgen ${LOAD_SECONDS}s per run, $QUERY_REPS reps)"
+        for path in "${QUERY_PATHS[@]}"; do
+            QBYTES["$path"]=$(curl -s --max-time 5 --unix-socket "$Q_SOCK" "http://localhost$path" | wc -c)
+            for c in 1 16; do
+                for rep in $(seq "$QUERY_REPS"); do
+                    if L=$("$LOADGEN" "$Q_SOCK" "$path" "$c" "$LOAD_SECONDS"); then
+                        LG["$path|$c"]=$(best_run "${LG["$path|$c"]:-}" "$L")
+                    else
+                        fail_row "query latency $path c=$c" "$L"
+                    fi
+                    if [ -n "$QF_PID" ]; then
+                        if L=$("$LOADGEN" "$QF_SOCK" "/${QBYTES["$path"]}" "$c" "$LOAD_SECONDS"); then
+                            LGF["$path|$c"]=$(best_run "${LGF["$path|$c"]:-}" "$L")
+                        else
+                            fail_row "constant-body floor /${QBYTES["$path"]} c=$c" "$L"
+                        fi
+                    fi
+                done
+            done
+        done
+        stop_daemon "$Q_PID" query
+    else
+        fail_row "query latency" "daemon did not start (see above)"
+    fi
+    if [ -n "$QF_PID" ]; then kill -TERM "$QF_PID" 2>/dev/null; wait "$QF_PID" 2>/dev/null; fi
 
     # ---- row 2: RSS (two daemons side by side)
     log "drum-monitor: RSS (--retention 1h --interval 1s, and 1M samples) after ${RSS_SECONDS}s"
@@ -416,6 +530,7 @@ if [ "$DAEMON_OK" = 1 ]; then
     if [ -n "$SF_PID" ]; then
         curl -s -o /dev/null --max-time 2 --unix-socket "$SF_SOCK" http://localhost/ || fail_row "stack floor" "did not answer"
         SF_RSS_KB=$(rss_kb "$SF_PID"); SF_ANON_KB=$(anon_kb "$SF_PID")
+        rss_by_mapping "$SF_PID" >"$WORK/rss-floor.txt"
         kill -TERM "$SF_PID" 2>/dev/null; wait "$SF_PID" 2>/dev/null
     fi
     if [ -n "$R1_PID" ]; then
@@ -424,6 +539,9 @@ if [ "$DAEMON_OK" = 1 ]; then
             curl -s -o /dev/null --max-time 5 --unix-socket "$R1_SOCK" "http://localhost$path" || fail_row "RSS 1h@1s" "$path did not answer"
         done
         D_RSS_1H_KB=$(rss_kb "$R1_PID"); D_HWM_1H_KB=$(hwm_kb "$R1_PID"); D_ANON_1H_KB=$(anon_kb "$R1_PID")
+        rss_by_mapping "$R1_PID" >"$WORK/rss-daemon.txt"
+        [ -s "$WORK/rss-floor.txt" ] && join -a1 -a2 -e0 -o 0,1.2,2.2 "$WORK/rss-daemon.txt" "$WORK/rss-floor.txt" |
+            awk '{d=$2-$3; if (d>=16 || d<=-16) printf "%-28s %6d - %6d = %6d\n", $1, $2, $3, d}' | sort -k6 -rn >"$WORK/rss-diff.txt"
         healthz "$R1_SOCK" "$WORK/rss1h.h"; D_RSS_1H_TICKS=$(jget "$WORK/rss1h.h" ticks)
         stop_daemon "$R1_PID" rss1h
     fi
@@ -475,6 +593,36 @@ else
     fi
 fi
 # <<< HOOK end
+
+# ---- row 6 (issue 11 item 17): discovery without a target on a host of DISCOVERY_PROCESSES ----
+DISC_OUT="" DISC_WHY=""
+if [ "$ONLY_BASELINES" = 1 ] || [ "$DAEMON_OK" != 1 ]; then
+    DISC_WHY=$( [ "$ONLY_BASELINES" = 1 ] && echo "SKIPPED (BENCH_ONLY_BASELINES=1)" || echo "$DAEMON_WHY")
+else
+    log "discovery without a target at ${DISCOVERY_PROCESSES:-1500} processes (Benchmarks/discovery_cost.sh, ~2.5 min)"
+    DISC_OUT=$(DRUM_MONITOR_BIN="$BIN" "$BENCH_DIR/discovery_cost.sh" 2>"$WORK/discovery.err")
+    rc=$?
+    if [ "$rc" -gt 1 ] || ! grep -q 'discovering' <<<"$DISC_OUT"; then
+        DISC_WHY="FAILED: discovery_cost.sh exited $rc: $(tail -3 "$WORK/discovery.err")"
+        fail_row "discovery" "$DISC_WHY"
+        DISC_OUT=""
+    fi
+fi
+
+# ---- issue 13: the Python client (real DRUM gunicorn, ~1.5 min) --------------------------------
+PYC_WHY=""
+: >"$WORK/pyclient.md"
+if [ "$ONLY_BASELINES" = 1 ] || [ "$DAEMON_OK" != 1 ]; then
+    PYC_WHY=$( [ "$ONLY_BASELINES" = 1 ] && echo "SKIPPED (BENCH_ONLY_BASELINES=1)" || echo "$DAEMON_WHY")
+elif [ "${BENCH_PYTHON_CLIENT:-1}" != 1 ]; then
+    PYC_WHY="SKIPPED (BENCH_PYTHON_CLIENT=0)"
+else
+    log "the Python client against real DRUM (Benchmarks/python_client_bench.py, ~1.5 min)"
+    if ! "$PY" "$BENCH_DIR/python_client_bench.py" --daemon "$BIN" >"$WORK/pyclient.md" 2>"$WORK/pyclient.err"; then
+        PYC_WHY="FAILED: python_client_bench.py: $(tail -3 "$WORK/pyclient.err")"
+        fail_row "python client" "$PYC_WHY"
+    fi
+fi
 
 # ---------------------------------------------------------------- 6. report
 CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
@@ -543,6 +691,11 @@ mib() { awk -v k="$1" 'BEGIN{if(k==""||k!=k+0) print "n/a"; else printf "%.1f", 
     else
         echo "| **drum-monitor** serve --interval ${INTERVAL_MS}ms | $(cell "") | | |"
     fi
+    if [ -n "$FLOOR_DISP_CAD" ]; then
+        echo "| floor, held fds + pread, on a DispatchSourceTimer at ${INTERVAL_MS} ms | $(fmt "$FLOOR_DISP_CAD") | $(ratio "$D_CPU" "$FLOOR_DISP_CAD") | best of ${CAD_TICKS}-tick runs interleaved with the daemon's windows (all: $FLOOR_DISP_ALL); \`floor --dispatch\`: the timer set up like SamplingLoop's (serial user-initiated queue, same leeway), two threads woken per tick |"
+    else
+        echo "| floor, held fds + pread, on a DispatchSourceTimer | n/a | | building floor.c against libdispatch failed (see bench output) |"
+    fi
     echo "| floor, held fds + pread, ${INTERVAL_MS} ms cadence | $(fmt "$FLOOR_HELD_CAD") | $(ratio "$D_CPU" "$FLOOR_HELD_CAD") | best of ${CAD_TICKS}-tick runs (all: ${FLOOR_CAD_ALL:-$FLOOR_HELD_CAD}); floor RSS $(mib "$FLOOR_RSS_KB") MiB |"
     echo "| floor, held fds + pread, back to back | $(fmt "$FLOOR_HELD") | $(ratio "$D_CPU" "$FLOOR_HELD") | $( [ -n "${FLOOR_B2B_ALL:-}" ] && echo "best of $REPS x $FLOOR_TICKS ticks interleaved with the sampler (all: $FLOOR_B2B_ALL)" || echo "median of $REPS x $FLOOR_TICKS ticks") |"
     echo "| floor, open/read/close, ${INTERVAL_MS} ms cadence | $(fmt "$FLOOR_REOPEN_CAD") | $(ratio "$D_CPU" "$FLOOR_REOPEN_CAD") | $CAD_TICKS ticks |"
@@ -566,6 +719,11 @@ mib() { awk -v k="$1" 'BEGIN{if(k==""||k!=k+0) print "n/a"; else printf "%.1f", 
     if [ -n "$D_CPU" ]; then
         R_FLOOR=$(ratio "$D_CPU" "$FLOOR_HELD_CAD")
         R_PSUTIL=$(ratio "$PSUTIL_CAD" "$D_CPU" 1)
+        R_DISP=$(ratio "$D_CPU" "$FLOOR_DISP_CAD")
+        echo "The daemon as it runs against the same reads on the same kind of Dispatch timer (issue 11 item 15): ≤ 1.25× the"
+        echo "Dispatch-driven floor: $R_DISP× → $(yn le "$R_DISP" 1.25). Per thread over the daemon's best window: ${D_THREADS%|*};"
+        echo "threads scheduled in per tick, all together: ${D_THREADS##*|} (the floor: 2, its timer thread and its queue's worker)."
+        echo
         echo "The daemon as it runs (timer wakeups, dispatch threads, cold caches every tick) against the same-cadence rows:"
         echo "≤ 1.5× the same-cadence held-fd floor: $R_FLOOR× → $(yn le "$R_FLOOR" 1.5);"
         echo "≥ 30× cheaper than psutil at the same cadence: $R_PSUTIL× → $(yn ge "$R_PSUTIL" 30) (the C floor itself at this cadence: $(ratio "$PSUTIL_CAD" "$FLOOR_HELD_CAD" 1)×)."
@@ -593,7 +751,7 @@ mib() { awk -v k="$1" 'BEGIN{if(k==""||k!=k+0) print "n/a"; else printf "%.1f", 
     if [ "$FILL_1M" = 1 ]; then FILLNOTE="ring filled (${D_RSS_1M_TICKS:-?} ticks)"; else FILLNOTE="**allocation only**: ${D_RSS_1M_TICKS:-?} of 1,000,000 samples held after ${RSS_SECONDS}s (filling takes 10000 s; BENCH_FILL_1M=1)"; fi
     echo "| **drum-monitor** --interval 10ms --retention 10000s (1M samples) | $(cell "$(mib "${D_RSS_1M_KB:-}" | grep -v n/a)") | $(ratio "${D_RSS_1M_KB:-}" "${D_RSS_1H_KB:-}") | $FILLNOTE; VmHWM $(mib "${D_HWM_1M_KB:-}") MiB; private (RssAnon) $(mib "${D_ANON_1M_KB:-}") MiB |"
     echo "| **drum-monitor** --interval ${INTERVAL_MS}ms (CPU run) | $(cell "$(mib "${D_RSS_10MS_KB:-}" | grep -v n/a)") | $(ratio "${D_RSS_10MS_KB:-}" "${D_RSS_1H_KB:-}") | after the ${CPU_SECONDS}s CPU run |"
-    echo "| stack floor: ArgumentParser + SwiftNIO HTTP on a Unix socket + Dispatch timer + libsystemd, static Swift runtime | $(cell "$(mib "${SF_RSS_KB:-}" | grep -v n/a)") | $(ratio "${SF_RSS_KB:-}" "${D_RSS_1H_KB:-}") | \`Benchmarks/StackFloor\`: the daemon's libraries doing nothing else; private (RssAnon) $(mib "${SF_ANON_KB:-}") MiB |"
+    echo "| stack floor: ArgumentParser + the query server's pipeline (SwiftNIO) on a Unix socket + Dispatch timer + libsystemd, static Swift runtime, linked like the daemon | $(cell "$(mib "${SF_RSS_KB:-}" | grep -v n/a)") | $(ratio "${SF_RSS_KB:-}" "${D_RSS_1H_KB:-}") | \`Benchmarks/StackFloor\`: the daemon's libraries doing nothing else; private (RssAnon) $(mib "${SF_ANON_KB:-}") MiB |"
     echo "| floor (C) | $(mib "$FLOOR_RSS_KB") | $(ratio "$FLOOR_RSS_KB" "${D_RSS_1H_KB:-}") | |"
     echo "| psutil sampler (python + psutil) | $(mib "$PSUTIL_RSS_KB") | $(ratio "$PSUTIL_RSS_KB" "${D_RSS_1H_KB:-}") | |"
     if [ -n "$PE_RSS_KB" ]; then
@@ -601,44 +759,79 @@ mib() { awk -v k="$1" 'BEGIN{if(k==""||k!=k+0) print "n/a"; else printf "%.1f", 
     fi
     echo
     R1_MIB=$(mib "${D_RSS_1H_KB:-}")
-    echo "Target: VmRSS ≤ 12 MiB with the 1-hour ring: ${R1_MIB} MiB → $(yn le "$R1_MIB" 12); the stack floor alone: $(mib "${SF_RSS_KB:-}") MiB."
+    SF_MIB=$(mib "${SF_RSS_KB:-}")
+    LIMIT_MIB=$(awk -v f="$SF_MIB" 'BEGIN{if(f!=f+0) print "n/a"; else printf "%.1f", f+3}')
+    A1_MIB=$(mib "${D_ANON_1H_KB:-}")
+    echo "Targets (issue 11 item 16), with the 1-hour ring: VmRSS ≤ the stack floor + 3 MiB ($SF_MIB + 3 = $LIMIT_MIB MiB): ${R1_MIB} MiB"
+    echo "(+$(awk -v a="$R1_MIB" -v b="$SF_MIB" 'BEGIN{if(a!=a+0||b!=b+0) print "n/a"; else printf "%.1f", a-b}') MiB) → $(yn le "$R1_MIB" "$LIMIT_MIB"); private (RssAnon) ≤ 3.5 MiB: $A1_MIB MiB → $(yn le "$A1_MIB" 3.5)."
+    [ -s "$WORK/rss-diff.txt" ] && { echo; echo "Where the daemon's VmRSS exceeds the stack floor's (KiB resident per mapping, daemon − floor, largest first):"; echo; echo '```'; cat "$WORK/rss-diff.txt"; echo '```'; }
     echo
     echo "VmRSS also counts the clean, file-backed pages of the executable and of the shared libraries (libc,"
     echo "libstdc++, libsystemd and what it links) that the process has touched. Start-up (argument parsing by"
-    echo "reflection, the Swift runtime's metadata and conformance lookups, NIO's bootstrap) touches code all"
-    echo "over the binary, and the kernel maps up to 64 KiB around each touched page (fault-around). Those pages"
-    echo "are shared with the page cache and reclaimable; the daemon's own memory is the private (RssAnon)"
-    echo "figure, which includes the whole 1-hour ring (allocated and written at start). The stack-floor row is"
-    echo "the same libraries doing nothing else: what drum-monitor's own code and ring add is the difference."
+    echo "reflection, the configuration, the Swift runtime's metadata and conformance lookups, NIO's bootstrap)"
+    echo "touches code all over the binary, and the kernel maps up to 64 KiB around each touched page"
+    echo "(fault-around; \`madvise\` does not change it). Those pages are shared with the page cache and"
+    echo "reclaimable. The 1-hour ring lives in the history file (next to the socket here), mapped shared and"
+    echo "populated at start (no page faults when sampling): file-backed, so in VmRSS (\`history-file\` above) but not"
+    echo "in the private figure. \`libnss_systemd\` is loaded by the lookup of the socket's default group"
+    echo "\`drum-monitor\`, which does not exist on this bench host, so NSS falls through \`files\` to systemd's"
+    echo "module; where the package is installed the group is in /etc/group and the module is not loaded."
     echo
     echo "## 3. Query latency (loadgen, HTTP/1.1 keep-alive over the Unix socket, ${LOAD_SECONDS}s per run)"
     echo
-    echo "Daemon: --interval ${INTERVAL_MS}ms, default retention; the window query covered ${D_WINDOW_SAMPLES:-?} samples."
-    echo "Baseline: \`Benchmarks/unix_http_server.py\` (Python http.server, threaded) on /healthz."
+    echo "Daemon: default interval (1 s) and retention (1 h), watching the tree; the window query covered ${Q_WINDOW_SAMPLES:-?} samples"
+    echo "(its cost does not depend on that: section 4). Floor: \`Benchmarks/StackFloor\` answering \`GET /N\` with a constant body of N bytes, the size of the endpoint's"
+    echo "answer, through the daemon's own bootstrap, connection pipeline and reply writer (\`QueryServer.startConstant\`):"
+    echo "the difference is what the endpoint's own work costs. Daemon and floor alternate, $QUERY_REPS runs each; best p50"
+    echo "and best req/s of each. Targets (issue 11 item 14): p50 ≤ 1.25× and req/s ≥ 0.8× the floor's."
     echo
-    echo "| Endpoint | conns | p50 µs | p99 µs | req/s | p50 ÷ /healthz p50 | p99 ÷ /healthz p99 |"
-    echo "|---|---:|---:|---:|---:|---:|---:|"
-    for path in /healthz "/v1/window?seconds=3600"; do
+    echo "| Endpoint | conns | bytes | p50 µs | p99 µs | req/s | floor p50 µs | floor req/s | p50 ÷ floor | req/s ÷ floor | target |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    QUERY_ALL_MET=1
+    for path in "${QUERY_PATHS[@]}"; do
         for c in 1 16; do
             L=${LG["$path|$c"]:-}
-            H=${LG["/healthz|$c"]:-}
+            F=${LGF["$path|$c"]:-}
             if [ -n "$L" ]; then
-                echo "| drum-monitor \`$path\` | $c | $(kv "$L" p50_us) | $(kv "$L" p99_us) | $(kv "$L" rps) | $(ratio "$(kv "$L" p50_us)" "$(kv "$H" p50_us)") | $(ratio "$(kv "$L" p99_us)" "$(kv "$H" p99_us)") |"
+                rp=$(ratio "$(kv "$L" p50_us)" "$(kv "$F" p50_us)")
+                rr=$(ratio "$(kv "$L" rps)" "$(kv "$F" rps)")
+                if le "$rp" 1.25 && ge "$rr" 0.8; then v="**met**"; else v="**NOT met**"; QUERY_ALL_MET=0; fi
+                echo "| drum-monitor \`$path\` | $c | ${QBYTES["$path"]:-?} | $(kv "$L" p50_us) | $(kv "$L" p99_us) | $(kv "$L" rps) | $(kv "$F" p50_us) | $(kv "$F" rps) | $rp | $rr | $v |"
             else
-                echo "| drum-monitor \`$path\` | $c | $(cell "") | | | | |"
+                QUERY_ALL_MET=0
+                echo "| drum-monitor \`$path\` | $c | | $(cell "") | | | | | | | |"
             fi
         done
     done
     for L in "$LG_PY_1" "$LG_PY_16"; do
-        echo "| baseline: Python http.server \`/healthz\` | $(kv "$L" conns) | $(kv "$L" p50_us) | $(kv "$L" p99_us) | $(kv "$L" rps) | | |"
+        echo "| reference: Python http.server \`/healthz\` (constant) | $(kv "$L" conns) | $(kv "$L" resp_bytes) | $(kv "$L" p50_us) | $(kv "$L" p99_us) | $(kv "$L" rps) | | | | | |"
     done
     echo
+    echo "Against the constant-body floor, every endpoint and both connection counts: $(yn test "$QUERY_ALL_MET" = 1)."
+    echo
+    echo "The same requests on the ${INTERVAL_MS} ms daemon of section 1 (default retention; the window covered ${D_WINDOW_SAMPLES:-?} samples), one"
+    echo "run each, against the same floor figures:"
+    echo
+    echo "| Endpoint | conns | p50 µs | p99 µs | req/s | p50 ÷ floor | req/s ÷ floor |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    for path in "${QUERY_PATHS[@]}"; do
+        for c in 1 16; do
+            L=${LG10["$path|$c"]:-}
+            F=${LGF["$path|$c"]:-}
+            if [ -n "$L" ]; then
+                echo "| drum-monitor \`$path\` at ${INTERVAL_MS} ms | $c | $(kv "$L" p50_us) | $(kv "$L" p99_us) | $(kv "$L" rps) | $(ratio "$(kv "$L" p50_us)" "$(kv "$F" p50_us)") | $(ratio "$(kv "$L" rps)" "$(kv "$F" rps)") |"
+            else
+                echo "| drum-monitor \`$path\` at ${INTERVAL_MS} ms | $c | $(cell "") | | | | |"
+            fi
+        done
+    done
+    echo
+    echo "(/v1/snapshot and /v1/window answers are built once per sample and reused by identical requests until the next"
+    echo "sample or event: at ${INTERVAL_MS} ms, up to $((1000 / INTERVAL_MS)) builds a second; see Sources/QueryServer/AnswerCache.swift.)"
     if [ -n "${LG["/healthz|1"]:-}" ] && [ -n "${LG["/v1/window?seconds=3600|1"]:-}" ]; then
         W1=$(ratio "$(kv "${LG["/v1/window?seconds=3600|1"]}" p50_us)" "$(kv "${LG["/healthz|1"]}" p50_us)")
         W16=$(ratio "$(kv "${LG["/v1/window?seconds=3600|16"]:-}" p50_us)" "$(kv "${LG["/healthz|16"]:-}" p50_us)")
-        echo "Target: window p50 ≤ 1.2× healthz p50: 1 conn $W1× → $(yn le "$W1" 1.2); 16 conns $W16× → $(yn le "$W16" 1.2)."
-    else
-        echo "Target (window ≤ 1.2× healthz): not evaluated -- $(cell "")."
+        echo "Window p50 ≤ 1.2× healthz p50 (issue 7): 1 conn $W1× → $(yn le "$W1" 1.2); 16 conns $W16× → $(yn le "$W16" 1.2)."
     fi
     echo
     echo "## 4. Window query cost vs window length"
@@ -693,6 +886,38 @@ mib() { awk -v k="$1" 'BEGIN{if(k==""||k!=k+0) print "n/a"; else printf "%.1f", 
         fi
     done
     [ -s "$WORK/cadload.txt" ] && echo && echo "Load during the cadence run: \`$(head -1 "$WORK/cadload.txt")\`"
+    echo
+    echo "## 6. Discovery without a target (issue 11 item 17)"
+    echo
+    if [ -n "$DISC_OUT" ]; then
+        DP=$(sed -n 's/.*discovering (nothing to find): *\([0-9.]*\) %.*/\1/p' <<<"$DISC_OUT")
+        DA=$(sed -n 's/.*attached to a sleep (--pid): *\([0-9.]*\) %.*/\1/p' <<<"$DISC_OUT")
+        echo "\`Benchmarks/discovery_cost.sh\`: in a fresh pid namespace with ${DISCOVERY_PROCESSES:-1500} \`sleep\` processes, the daemon without a"
+        echo "target at its default 1 s interval (nothing to find), CPU over ${DISCOVERY_SECONDS:-60} s after a ${DISCOVERY_WARMUP:-10} s warm-up; the"
+        echo "baseline, same run: the daemon attached to one of the sleeps (\`--pid\`, no discovery)."
+        echo
+        echo "| daemon | % of a core | ÷ attached |"
+        echo "|---|---:|---:|"
+        echo "| discovering, nothing to find | $DP | $(ratio "$DP" "$DA") |"
+        echo "| attached (\`--pid\`), baseline | $DA | 1.00 |"
+        echo
+        echo "Target: ≤ 0.3 % of a core at 1,500 processes: $DP % → $(yn le "$DP" 0.3)."
+        echo
+        echo '```'
+        echo "$DISC_OUT"
+        echo '```'
+    else
+        echo "$DISC_WHY"
+    fi
+    echo
+    if [ -s "$WORK/pyclient.md" ]; then
+        # Its own section (## Python client ...), numbered like the others.
+        sed '1s/^## /## 7. /' "$WORK/pyclient.md"
+    else
+        echo "## 7. Python client (issue 13)"
+        echo
+        echo "$PYC_WHY"
+    fi
     echo
     echo "## loadgen self-test (Python http.server on a Unix socket)"
     echo

@@ -18,9 +18,16 @@
  * Default mode: every file is opened once and re-read with pread(fd, .., 0) each tick
  * (process files are opened when a process appears in the tree, closed when it leaves).
  * --reopen: open/read/close every file every tick.
+ * --interval-us U: a tick every U us, from clock_nanosleep (one thread wakes per tick).
+ * --dispatch (with --interval-us; built with -DFLOOR_DISPATCH and the Swift toolchain's
+ *   libdispatch): the ticks are driven by a DispatchSourceTimer set up exactly as drum-monitor's
+ *   SamplingLoop sets up its own (a serial user-initiated queue, the same deadline, repeat and
+ *   leeway), so the difference to the nanosleep run is what Dispatch's wake-ups cost (its timer
+ *   thread, then the queue's worker) and the difference to drum-monitor is drum-monitor's own.
+ *   CPU is the whole process's (all threads).
  *
- * usage: floor --pid PID [--ticks N] [--interval-us U] [--reopen] [--dump] [--breakdown]
- *              [--cgroup-root /sys/fs/cgroup]
+ * usage: floor --pid PID [--ticks N] [--interval-us U [--dispatch]] [--reopen] [--dump]
+ *              [--breakdown] [--cgroup-root /sys/fs/cgroup]
  * output (one line):
  *   floor mode=held ticks=N procs=9 reads_per_tick=30 cpu_us_per_tick=X utime_us_per_tick=..
  *         stime_us_per_tick=.. wall_us_per_tick=.. vmrss_kb=.. checksum=..
@@ -38,6 +45,9 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef FLOOR_DISPATCH
+#include <dispatch/dispatch.h>
+#endif
 
 #define BUFSZ 16384
 #define MAXPROC 4096
@@ -416,8 +426,50 @@ static long vmrss_kb(void) {
     return kb;
 }
 
+#ifdef FLOOR_DISPATCH
+/* The ticks on a DispatchSourceTimer, as Sources/Sampler/SamplingLoop.swift schedules them. */
+typedef struct {
+    int root;
+    sample_t *s;
+    long left;
+    long total_reads, proc_sum;
+    dispatch_source_t timer;
+    dispatch_semaphore_t done;
+} dispatch_run_t;
+
+static void dispatch_tick(void *context) {
+    dispatch_run_t *r = context;
+    if (r->left <= 0) return;
+    reads_this_tick = 0;
+    tick(r->root, r->s);
+    r->total_reads += reads_this_tick;
+    r->proc_sum += r->s->procs;
+    if (--r->left == 0) {
+        dispatch_source_cancel(r->timer);
+        dispatch_semaphore_signal(r->done);
+    }
+}
+
+static void run_dispatch(int root, sample_t *s, long ticks, long interval_us, long *total_reads, long *proc_sum) {
+    /* DispatchQueue(label:qos: .userInitiated): QOS_CLASS_USER_INITIATED is 0x19. */
+    dispatch_queue_attr_t attr = dispatch_queue_attr_make_with_qos_class(DISPATCH_QUEUE_SERIAL, 0x19, 0);
+    dispatch_queue_t queue = dispatch_queue_create("floor.sampler", attr);
+    dispatch_run_t r = {root, s, ticks, 0, 0, NULL, dispatch_semaphore_create(0)};
+    r.timer = dispatch_source_create(DISPATCH_SOURCE_TYPE_TIMER, 0, 0, queue);
+    uint64_t interval = (uint64_t)interval_us * 1000;
+    uint64_t leeway = interval / 1000 > 50000 ? interval / 1000 : 50000;
+    dispatch_source_set_timer(r.timer, dispatch_time(DISPATCH_TIME_NOW, (int64_t)interval), interval, leeway);
+    dispatch_set_context(r.timer, &r);
+    dispatch_source_set_event_handler_f(r.timer, dispatch_tick);
+    dispatch_resume(r.timer);
+    dispatch_semaphore_wait(r.done, DISPATCH_TIME_FOREVER);
+    *total_reads = r.total_reads;
+    *proc_sum = r.proc_sum;
+}
+#endif
+
 int main(int argc, char **argv) {
-    int pid = 0, dump = 0;
+    int pid = 0, dump = 0, use_dispatch = 0;
     long ticks = 10000, interval_us = 0;
     const char *root = "/sys/fs/cgroup";
     for (int i = 1; i < argc; i++) {
@@ -428,14 +480,25 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--reopen")) reopen_mode = 1;
         else if (!strcmp(argv[i], "--dump")) dump = 1;
         else if (!strcmp(argv[i], "--breakdown")) breakdown = 1;
+        else if (!strcmp(argv[i], "--dispatch")) use_dispatch = 1;
         else {
-            fprintf(stderr, "usage: floor --pid PID [--ticks N] [--interval-us U] [--reopen] [--dump] [--breakdown] "
-                            "[--cgroup-root DIR]\n");
+            fprintf(stderr, "usage: floor --pid PID [--ticks N] [--interval-us U [--dispatch]] [--reopen] [--dump] "
+                            "[--breakdown] [--cgroup-root DIR]\n");
             return 2;
         }
     }
     if (pid <= 0 || ticks <= 0) {
         fprintf(stderr, "floor: --pid required\n");
+        return 2;
+    }
+#ifndef FLOOR_DISPATCH
+    if (use_dispatch) {
+        fprintf(stderr, "floor: --dispatch needs a build with -DFLOOR_DISPATCH and libdispatch\n");
+        return 2;
+    }
+#endif
+    if (use_dispatch && interval_us <= 0) {
+        fprintf(stderr, "floor: --dispatch needs --interval-us\n");
         return 2;
     }
     if (kill(pid, 0) != 0 && errno == ESRCH) {
@@ -473,7 +536,10 @@ int main(int argc, char **argv) {
     getrusage(RUSAGE_SELF, &r0);
     double w0 = now_us();
     long total_reads = 0, proc_sum = 0;
-    for (long t = 0; t < ticks; t++) {
+#ifdef FLOOR_DISPATCH
+    if (use_dispatch) run_dispatch(pid, &s, ticks, interval_us, &total_reads, &proc_sum);
+#endif
+    for (long t = 0; t < ticks && !use_dispatch; t++) {
         if (interval_us > 0) {
             next.tv_nsec += interval_us * 1000;
             while (next.tv_nsec >= 1000000000L) { next.tv_nsec -= 1000000000L; next.tv_sec++; }
@@ -491,7 +557,7 @@ int main(int argc, char **argv) {
     printf("floor mode=%s ticks=%ld interval_us=%ld procs=%.1f reads_per_tick=%.1f "
            "cpu_us_per_tick=%.2f utime_us_per_tick=%.2f stime_us_per_tick=%.2f "
            "wall_us_per_tick=%.2f vmrss_kb=%ld checksum=%llu\n",
-           reopen_mode ? "reopen" : "held", ticks, interval_us, (double)proc_sum / ticks,
+           use_dispatch ? "held-dispatch" : reopen_mode ? "reopen" : "held", ticks, interval_us, (double)proc_sum / ticks,
            (double)total_reads / ticks, (ut + st) / ticks, ut / ticks, st / ticks,
            (w1 - w0) / ticks, vmrss_kb(), (unsigned long long)checksum);
     if (breakdown) {

@@ -30,6 +30,7 @@ guard args.count >= 2, let pid = Int32(args[1]) else {
     exit(2)
 }
 let ticks = args.count > 2 ? Int(args[2]) ?? 3000 : 3000
+let sleepMicros = args.count > 3 ? Int(args[3]) ?? 0 : 0
 let sampler: Sampler
 do {
     sampler = try Sampler(configuration: SamplerConfiguration(target: .pid(pid)))
@@ -57,7 +58,14 @@ for _ in 0..<50 { _ = tick() }
 let start = cpuMicros()
 var processes = 0
 var detectNanos: UInt64 = 0
+var next = timespec()
+clock_gettime(CLOCK_MONOTONIC, &next)
 for _ in 0..<ticks {
+    if sleepMicros > 0 {
+        next.tv_nsec += sleepMicros * 1000
+        while next.tv_nsec >= 1_000_000_000 { next.tv_nsec -= 1_000_000_000; next.tv_sec += 1 }
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, nil)
+    }
     let t = tick()
     processes = t.processes
     detectNanos &+= t.detectNanos

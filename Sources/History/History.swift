@@ -12,6 +12,9 @@ public final class History: Sendable {
         var store: SampleStore
         var latest: (sample: Sample, detail: SampleDetail)?
         var persistence: HistoryPersistence
+        /// Counts every change readers can see (an append, a new interval or store): answers
+        /// built from the history stay right while it is unchanged (QueryServer's AnswerCache).
+        var version: UInt64 = 0
     }
 
     private let state: Mutex<State>
@@ -82,6 +85,7 @@ public final class History: Sendable {
         let eventsChange = eventCapacity != events.capacity
         let (current, start) = state.withLock { s -> (SampleStore?, UInt64) in
             if s.store.intervalNanos != intervalNanos {
+                s.version &+= 1
                 s.store.setInterval(intervalNanos)
                 HistoryStorage.rewriteHeader(s.store)
             }
@@ -124,6 +128,7 @@ public final class History: Sendable {
                 }
                 let old = s.store
                 s.store = replacement.store
+                s.version &+= 1
                 let place = if case .file(let path) = s.persistence { " in a new \(path)" } else { " in memory" }
                 notes.append(HistoryNote(level: .info, message: "history resized to \(capacity) samples and \(eventCapacity) events\(place); \(s.store.count) samples and \(events.count) events kept"))
                 return ([], old)
@@ -143,8 +148,12 @@ public final class History: Sendable {
         state.withLock { s in
             s.store.append(sample)
             s.latest = (sample, detail)
+            s.version &+= 1
         }
     }
+
+    /// Changes whenever what the history answers may have changed (see `State.version`).
+    public var version: UInt64 { state.withLock { $0.version } }
 
     public var latest: (sample: Sample, detail: SampleDetail)? { state.withLock { $0.latest } }
 

@@ -46,12 +46,17 @@ public enum Endpoints {
         if role == .metrics, path != "/metrics", path != "/healthz" {
             return .ready(.error(.notFound, "no such endpoint: \(path) (this listener serves /metrics and /healthz only)"))
         }
+        if path == "/v1/window" || path == "/v1/snapshot", role == .query, let kept = context.answers.kept(uri, context) {
+            return .ready(kept)
+        }
         do {
             let params = try QueryParameters(query)
             switch path {
             case "/healthz": try params.allowOnly([]); return .ready(health(context))
-            case "/v1/snapshot": try params.allowOnly([]); return .ready(snapshot(context))
-            case "/v1/window": return .ready(try window(params, context))
+            case "/v1/snapshot":
+                try params.allowOnly([])
+                return .ready(context.answers.answer(uri, context) { snapshot(context) })
+            case "/v1/window": return .ready(try context.answers.answer(uri, context) { () throws(QueryParameters.Invalid) in try window(params, context) })
             case "/v1/samples": return try samples(params, context)
             case "/v1/events": return try EventsEndpoint.route(params, context)
             case "/stats", "/stats/": try params.allowOnly([]); return .ready(DrumStats.response(context))
@@ -65,22 +70,30 @@ public enum Endpoints {
 
     // MARK: /healthz
 
-    static func health(_ context: QueryContext) -> Response {
+    static func health(_ context: QueryContext, now: UInt64 = Clock.monotonicNanos()) -> Response {
         let cadence = context.cadence()
-        let freshness = SampleFreshness(cadence, intervalNanos: context.intervalNanos)
-        return .json(freshness.isStale ? .serviceUnavailable : .ok) { w in
+        let freshness = SampleFreshness(cadence, intervalNanos: context.intervalNanos, now: now)
+        guard let age = freshness.ageNanos else { return health(cadence, freshness, context) }
+        let key = HealthAnswer.Key(ticks: cadence.ticks, lateTicks: cadence.lateTicks, missedTicks: cadence.missedTicks,
+                                   maxLatenessNanos: cadence.maxLatenessNanos, history: context.history.version,
+                                   intervalNanos: freshness.intervalNanos, status: freshness.status)
+        return context.health.answer(key, ageNanos: age) { health(cadence, freshness, context) }
+    }
+
+    static func health(_ cadence: Cadence, _ freshness: SampleFreshness, _ context: QueryContext) -> Response {
+        .json(freshness.isStale ? .serviceUnavailable : .ok) { w in
             w.field("status", freshness.status.rawValue)
             w.field("version", BuildInfo.version)
             w.field("revision", BuildInfo.revision)
-            w.field("last_sample_age_seconds", freshness.ageSeconds)
-            w.field("interval_seconds", freshness.intervalSeconds)
+            w.field("last_sample_age_seconds", seconds: freshness.ageNanos)
+            w.field("interval_seconds", seconds: freshness.intervalNanos)
             w.field("ticks", cadence.ticks)
             w.field("late_ticks", cadence.lateTicks)
             w.field("missed_ticks", cadence.missedTicks)
             w.field("lateness_seconds", object: { w in
-                w.field("p50", cadence.latenessPercentile(0.5).map { Double($0) / 1e9 })
-                w.field("p99", cadence.latenessPercentile(0.99).map { Double($0) / 1e9 })
-                w.field("max", cadence.ticks == 0 ? nil : Double(cadence.maxLatenessNanos) / 1e9)
+                w.field("p50", seconds: cadence.latenessPercentile(0.5))
+                w.field("p99", seconds: cadence.latenessPercentile(0.99))
+                w.field("max", seconds: cadence.ticks == 0 ? nil : cadence.maxLatenessNanos)
             })
             w.field("samples_held", context.history.count)
             w.field("capacity", context.history.capacity)
@@ -96,7 +109,7 @@ public enum Endpoints {
         let v = sample.values
         return .json { w in
             w.field("sequence", sample.sequence)
-            w.field("time", RFC3339.format(wallNanos: sample.wallNanos))
+            w.field("time", wallTime: sample.wallNanos)
             w.field("time_unix_ns", sample.wallNanos)
             w.field("interval_seconds", Double(context.intervalNanos) / 1e9)
             w.field("measured_interval_seconds", detail.intervalSeconds)
@@ -211,8 +224,8 @@ public enum Endpoints {
                 w.field("seconds", Double(to - from) / 1e9); w.field("samples_requested", nil as Int64?)
                 range = (from, to)
             }
-            w.field("from", range.map { RFC3339.format(wallNanos: $0.from) })
-            w.field("to", range.map { RFC3339.format(wallNanos: $0.to) })
+            w.field("from", wallTime: range?.from)
+            w.field("to", wallTime: range?.to)
             w.field("from_unix_ns", range?.from)
             w.field("to_unix_ns", range?.to)
             w.field("samples", result.sampleCount)
@@ -227,7 +240,7 @@ public enum Endpoints {
                 w.field(metric.name, object: { w in
                     let s = result[metric]
                     w.field("max", s?.max)
-                    w.field("max_time", s.map { RFC3339.format(wallNanos: $0.maxWallNanos) })
+                    w.field("max_time", wallTime: s?.maxWallNanos)
                     w.field("max_sequence", s?.maxSequence)
                     w.field("min", s?.min)
                     w.field("avg", s?.average)

@@ -43,7 +43,7 @@ enum EventsEndpoint {
     static func write(_ w: inout JSONWriter, _ e: EventRecord) {
         w.field("sequence", e.sequence)
         w.field("kind", e.kind.name)
-        w.field("time", RFC3339.format(wallNanos: e.wallNanos))
+        w.field("time", wallTime: e.wallNanos)
         w.field("time_unix_ns", Int64(e.wallNanos))
         w.field("sample_sequence", e.sampleSequence)
         w.field("generation", UInt64(e.generation))

@@ -8,6 +8,10 @@ public struct QueryContext: Sendable {
     public let events: EventLog
     public let cadence: @Sendable () -> Cadence
     public let metrics: MetricsSources
+    /// Snapshot and window answers kept until a sample or an event arrives.
+    public let answers = AnswerCache()
+    /// /healthz without its age, kept until the next tick.
+    public let health = HealthAnswer()
 
     public var intervalNanos: UInt64 { history.intervalNanos }
 

@@ -19,7 +19,9 @@ public final class QueryServer: Sendable {
     let statistics: ServerStatistics
     let worker: QueryWorker
     let table: ConnectionTable
-    private let queries: QueryContext
+    /// Makes the handler that answers a connection's requests (given the server's query worker).
+    typealias Answer = @Sendable (QueryWorker) -> any ChannelHandler
+    private let answer: Answer
     private let group: any EventLoopGroup
     private let logger: Logger
     private let onSocketLost: @Sendable (String) -> Void
@@ -32,13 +34,13 @@ public final class QueryServer: Sendable {
     private let listener = Mutex<Listener?>(nil)
     private let watch = Mutex<Task<Void, Never>?>(nil)
 
-    private init(configuration: ServerConfiguration, queries: QueryContext, group: any EventLoopGroup, logger: Logger,
-                 onSocketLost: @escaping @Sendable (String) -> Void) {
+    private init(configuration: ServerConfiguration, group: any EventLoopGroup, logger: Logger,
+                 onSocketLost: @escaping @Sendable (String) -> Void, answer: @escaping Answer) {
         self.configuration = configuration
-        self.queries = queries
         self.group = group
         self.logger = logger
         self.onSocketLost = onSocketLost
+        self.answer = answer
         statistics = ServerStatistics()
         worker = QueryWorker(statistics: statistics)
         table = ConnectionTable(limit: configuration.maxConnections, busyLimit: ServerConfiguration.busyConnections,
@@ -47,38 +49,56 @@ public final class QueryServer: Sendable {
 
     public static func start(configuration: ServerConfiguration, context: QueryContext, group: any EventLoopGroup,
                              logger: Logger, onSocketLost: @escaping @Sendable (String) -> Void = { _ in }) async throws -> QueryServer {
-        let server = QueryServer(configuration: configuration, queries: context, group: group, logger: logger,
-                                 onSocketLost: onSocketLost)
+        let role = configuration.role
+        let server = QueryServer(configuration: configuration, group: group, logger: logger, onSocketLost: onSocketLost) { worker in
+            RequestHandler(queries: context, worker: worker, role: role)
+        }
+        try await server.startListening()
+        return server
+    }
+
+    /// A server on the same bootstrap and connection pipeline that answers every request with
+    /// `respond(request target)` instead of the API: the floor `make bench` measures the query
+    /// server against (Benchmarks/StackFloor), so that the difference is what the endpoints cost.
+    public static func startConstant(configuration: ServerConfiguration, group: any EventLoopGroup, logger: Logger,
+                                     respond: @escaping @Sendable (String) -> Response) async throws -> QueryServer {
+        let server = QueryServer(configuration: configuration, group: group, logger: logger, onSocketLost: { _ in }) { _ in
+            ConstantAnswer(respond: respond)
+        }
+        try await server.startListening()
+        return server
+    }
+
+    private func startListening() async throws {
         switch configuration.listen {
         case .path(let path, let mode, let socketGroup):
-            try await server.bind(path, mode: mode, group: socketGroup)
+            try await bind(path, mode: mode, group: socketGroup)
             logger.info("listening on \(path) (mode \(String(mode, radix: 8)))")
-            server.watchSocketFile(mode: mode, group: socketGroup)
+            watchSocketFile(mode: mode, group: socketGroup)
         case .inheritedDescriptor(let fd):
             let channel: any Channel
             do {
-                channel = try await server.bootstrap().withBoundSocket(fd).get()
+                channel = try await bootstrap().withBoundSocket(fd).get()
             } catch {
                 throw ServerStartError(description: "cannot serve on inherited socket fd \(fd): \(error)")
             }
             Self.setBacklog(fd)
-            server.listener.withLock { $0 = Listener(channel: channel, bound: nil) }
-            logger.info("serving \(server.what) on socket fd \(fd) passed by systemd")
+            listener.withLock { $0 = Listener(channel: channel, bound: nil) }
+            logger.info("serving \(what) on socket fd \(fd) passed by systemd")
         case .tcp(let host, let port):
             let channel: any Channel
             do {
-                channel = try await server.bootstrap()
+                channel = try await bootstrap()
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                     .serverChannelOption(.backlog, value: ServerConfiguration.listenBacklog)
                     .bind(host: host, port: port).get()
             } catch {
-                throw ServerStartError(description: "cannot listen on \(TCPAddressText.format(host: host, port: port)) for \(server.what): \(error)")
+                throw ServerStartError(description: "cannot listen on \(TCPAddressText.format(host: host, port: port)) for \(what): \(error)")
             }
-            server.listener.withLock { $0 = Listener(channel: channel, bound: nil) }
+            listener.withLock { $0 = Listener(channel: channel, bound: nil) }
             let bound = channel.localAddress.flatMap { a in a.port.map { TCPAddressText.format(host: host, port: $0) } }
-            logger.info("serving \(server.what) on \(bound ?? TCPAddressText.format(host: host, port: port))")
+            logger.info("serving \(what) on \(bound ?? TCPAddressText.format(host: host, port: port))")
         }
-        return server
     }
 
     private var what: String { configuration.role == .metrics ? "/metrics and /healthz" : "queries" }
@@ -133,7 +153,7 @@ public final class QueryServer: Sendable {
     }
 
     private func bootstrap() -> ServerBootstrap {
-        let configuration = configuration, queries = queries, logger = logger
+        let configuration = configuration, answer = answer, logger = logger
         let table = table, worker = worker, statistics = statistics
         return ServerBootstrap(group: group)
             .serverChannelInitializer { channel in
@@ -165,7 +185,7 @@ public final class QueryServer: Sendable {
                     switch admission {
                     case .admitted(let slot):
                         try ConnectionPipeline.add(to: sync, configuration,
-                                                   answer: RequestHandler(queries: queries, worker: worker, role: configuration.role),
+                                                   answer: answer(worker),
                                                    slot: slot, statistics: statistics)
                     default:
                         try ConnectionPipeline.add(to: sync, configuration, answer: BusyAnswer(limit: table.limit),

@@ -14,6 +14,8 @@ final class RequestHandler: ChannelInboundHandler {
     private let worker: QueryWorker
     private let role: ServerRole
     private var head: HTTPRequestHead?
+    /// What a reply holds until its answer replaces it (every route does): built once, not per request.
+    private static let placeholder = Response.error(.internalServerError, "no answer")
 
     init(queries: QueryContext, worker: QueryWorker, role: ServerRole = .query) {
         self.queries = queries
@@ -42,7 +44,7 @@ final class RequestHandler: ChannelInboundHandler {
 
     private func answer(_ context: ChannelHandlerContext, _ head: HTTPRequestHead) {
         let upgrade = head.method == .CONNECT || head.headers.contains(name: "upgrade")
-        var reply = Reply(response: .error(.internalServerError, "no answer"), version: head.version,
+        var reply = Reply(response: Self.placeholder, version: head.version,
                           headOnly: head.method == .HEAD, close: !head.isKeepAlive || upgrade)
         switch Endpoints.route(method: head.method, uri: head.uri, accept: head.headers["accept"].joined(separator: ","), role: role, context: queries) {
         case .ready(let response):

@@ -6,11 +6,17 @@ public struct Response: Sendable {
     public var contentType: String
     public var body: [UInt8]
 
+    public init(status: HTTPResponseStatus, contentType: String, body: [UInt8]) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+    }
+
     static func json(_ status: HTTPResponseStatus = .ok, _ build: (inout JSONWriter) -> Void) -> Response {
         var w = JSONWriter()
         w.object(build)
         w.appendNewline()
-        return Response(status: status, contentType: "application/json", body: w.bytes)
+        return Response(status: status, contentType: "application/json", body: w.finish())
     }
 
     /// Every error body is `{"error": "..."}`.

@@ -16,6 +16,10 @@ struct LatenessBuckets: Sendable, Equatable {
 
     /// Ticks per bucket among the recent ones (at most `recentCapacity`, so 16 bits suffice).
     private var counts: [UInt16] = []
+    /// Ticks per group of `subBuckets` consecutive buckets: a percentile skips whole groups, so it
+    /// looks at no more than `groupCount + subBuckets` counts however late the ticks are.
+    private var groupCounts: [UInt16] = []
+    static let groupCount = bucketCount / subBuckets
     /// The bucket of each recent tick, oldest overwritten first.
     private var recent: [UInt16] = []
     private var next = 0
@@ -42,29 +46,48 @@ struct LatenessBuckets: Sendable, Equatable {
     mutating func record(_ value: UInt64) {
         if counts.isEmpty {
             counts = [UInt16](repeating: 0, count: Self.bucketCount)
+            groupCounts = [UInt16](repeating: 0, count: Self.groupCount)
             recent.reserveCapacity(Self.recentCapacity)
         }
         let bucket = Self.bucket(value)
         if recent.count < Self.recentCapacity {
             recent.append(UInt16(bucket))
         } else {
-            counts[Int(recent[next])] -= 1
+            let old = Int(recent[next])
+            counts[old] -= 1
+            groupCounts[old >> Self.subBucketBits] -= 1
             recent[next] = UInt16(bucket)
             next = (next + 1) % Self.recentCapacity
         }
         counts[bucket] += 1
+        groupCounts[bucket >> Self.subBucketBits] += 1
     }
 
     /// The nearest-rank percentile (`p` in 0...1) of the recent ticks, to within 1/32.
     func percentile(_ p: Double) -> UInt64? {
+        var steps = 0
+        return percentile(p, steps: &steps)
+    }
+
+    /// `steps`: the counts looked at (what the tests bound).
+    func percentile(_ p: Double, steps: inout Int) -> UInt64? {
         guard !recent.isEmpty else { return nil }
         let n = recent.count
         let wanted = (p.isNaN ? 0 : Swift.min(1, Swift.max(0, p))) * Double(n)
         let rank = Swift.min(n, Swift.max(1, Int(wanted.rounded(.up))))
         var seen = 0
-        for (bucket, c) in counts.enumerated() where c > 0 {
-            seen += Int(c)
-            if seen >= rank { return Self.representative(bucket) }
+        for group in 0..<Self.groupCount {
+            steps += 1
+            let inGroup = Int(groupCounts[group])
+            guard seen + inGroup >= rank else {
+                seen += inGroup
+                continue
+            }
+            for bucket in (group << Self.subBucketBits)..<((group + 1) << Self.subBucketBits) {
+                steps += 1
+                seen += Int(counts[bucket])
+                if seen >= rank { return Self.representative(bucket) }
+            }
         }
         return nil
     }

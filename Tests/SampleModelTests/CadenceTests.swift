@@ -79,6 +79,29 @@ struct SeededGenerator: RandomNumberGenerator {
         #expect(LatenessBuckets.bucket(0) == 0 && LatenessBuckets.bucket(15) == 15 && LatenessBuckets.bucket(16) == 16)
     }
 
+    /// A percentile looks at most at one count per group of 16 buckets and at the 16 buckets of
+    /// one group (77), not at every bucket up to it (up to 976: a /healthz on a host whose ticks
+    /// are late by milliseconds walked ~300 buckets twice); and it is the bucket a scan of every
+    /// bucket finds (the recent window wrapped, so counts also go down).
+    @Test func aPercentileLooksAtAFewCountsAndFindsTheSameBucket() {
+        var generator = SeededGenerator(state: 0x5EED)
+        var buckets = LatenessBuckets()
+        var values: [UInt64] = []
+        for i in 0..<(LatenessBuckets.recentCapacity + 1500) {
+            let v = UInt64.random(in: 0...(i % 7 == 0 ? 1 << 40 : 3_000_000), using: &generator)
+            buckets.record(v)
+            values.append(v)
+        }
+        let recent = values.suffix(LatenessBuckets.recentCapacity).map(LatenessBuckets.bucket).sorted()
+        for p in [0.0, 0.01, 0.5, 0.9, 0.99, 0.999, 1.0] {
+            var steps = 0
+            let found = buckets.percentile(p, steps: &steps)
+            let rank = min(recent.count, max(1, Int((p * Double(recent.count)).rounded(.up))))
+            #expect(found == LatenessBuckets.representative(recent[rank - 1]), "p\(p)")
+            #expect(steps <= LatenessBuckets.groupCount + LatenessBuckets.subBuckets, "p\(p): \(steps) counts looked at")
+        }
+    }
+
     /// A tick that stands for 56 deadlines (the loop was stopped 5.6 s at 100 ms): 55 missed, and
     /// its lateness counts from the first deadline it missed, not from the last one.
     @Test func aStallIsTheWholeGap() {

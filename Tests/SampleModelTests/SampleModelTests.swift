@@ -1,5 +1,5 @@
 import Testing
-import SampleModel
+@testable import SampleModel
 
 @Suite struct SampleFreshnessTests {
     static let interval: UInt64 = 100_000_000
@@ -50,6 +50,17 @@ import SampleModel
         // 2024-02-29T23:59:58.123Z
         #expect(RFC3339.format(wallNanos: 1_709_251_198_123_456_789) == "2024-02-29T23:59:58.123Z")
         #expect(RFC3339.format(wallNanos: 0) == "1970-01-01T00:00:00.000Z")
+    }
+
+    /// The calendar arithmetic the query server writes timestamps with agrees with the C
+    /// library's gmtime_r (leap years, centuries, 2000, month ends), up to Int64's year 2262.
+    @Test func rfc3339MatchesTheCLibrary() {
+        var generator = SystemRandomNumberGenerator()
+        var cases: [Int64] = [0, 951_782_400_000_000_000, 951_868_799_999_000_000, 4_107_542_399_999_999_999, Int64.max]
+        for _ in 0..<20_000 { cases.append(Int64.random(in: 0...Int64.max, using: &generator)) }
+        for nanos in cases {
+            #expect(RFC3339.format(wallNanos: nanos) == RFC3339.beforeEpoch(nanos), "\(nanos)")
+        }
     }
 
     @Test func processRolesAreTheAPIStrings() {
