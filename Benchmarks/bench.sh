@@ -349,6 +349,18 @@ start_daemon() { # NAME serve-args... ; sets DPID DSOCK; returns 1 on failure
     tail -20 "$WORK/$name.log" >&2
     return 1
 }
+start_stack_floor() { # NAME ; Benchmarks/StackFloor on $WORK/NAME.sock; sets FLOOR_PID ("" without the binary)
+    FLOOR_PID=""
+    [ -x "$STACK_FLOOR_BIN" ] || return 1
+    "$STACK_FLOOR_BIN" serve --socket "$WORK/$1.sock" >"$WORK/$1.log" 2>&1 &
+    FLOOR_PID=$!
+    BG_PIDS+=("$FLOOR_PID")
+    for _ in $(seq 100); do
+        curl -s -o /dev/null --max-time 2 --unix-socket "$WORK/$1.sock" http://localhost/ && break
+        sleep 0.1
+    done
+}
+
 stop_daemon() { # PID NAME -> records a failure unless it exits 0 within 10 s of SIGTERM
     kill -TERM "$1" 2>/dev/null
     local i
@@ -458,18 +470,9 @@ if [ "$DAEMON_OK" = 1 ]; then
     # of the same size through the same bootstrap and connection pipeline (QueryServer
     # .startConstant), both with a timer at the default 1 s; alternating, QUERY_REPS runs each,
     # best p50 and best req/s of each.
-    QF_SOCK=$WORK/query-floor.sock QF_PID=""
-    if [ -x "$STACK_FLOOR_BIN" ]; then
-        "$STACK_FLOOR_BIN" serve --socket "$QF_SOCK" >"$WORK/query-floor.log" 2>&1 &
-        QF_PID=$!
-        BG_PIDS+=("$QF_PID")
-        for _ in $(seq 100); do
-            curl -s -o /dev/null --max-time 2 --unix-socket "$QF_SOCK" http://localhost/ && break
-            sleep 0.1
-        done
-    else
-        fail_row "constant-body floor" "no stack floor binary at $STACK_FLOOR_BIN"
-    fi
+    QF_SOCK=$WORK/query-floor.sock
+    start_stack_floor query-floor || fail_row "constant-body floor" "no stack floor binary at $STACK_FLOOR_BIN"
+    QF_PID=$FLOOR_PID
     if start_daemon query --pid "$MASTER"; then
         Q_PID=$DPID Q_SOCK=$DSOCK
         curl -s --max-time 5 --unix-socket "$Q_SOCK" "http://localhost/v1/window?seconds=3600" -o "$WORK/qwin.json"
@@ -506,16 +509,9 @@ if [ "$DAEMON_OK" = 1 ]; then
     if start_daemon rss1h --interval 1s --retention 1h --pid "$MASTER"; then R1_PID=$DPID R1_SOCK=$DSOCK; else fail_row "RSS 1h@1s" "daemon did not start"; fi
     if start_daemon rss1m --interval 10ms --retention 10000s --pid "$MASTER"; then R2_PID=$DPID R2_SOCK=$DSOCK; else fail_row "RSS 1M samples" "daemon did not start"; fi
     # The same libraries doing the least (Benchmarks/StackFloor): what drum-monitor's own code adds.
-    SF_PID="" SF_SOCK=$WORK/stack-floor.sock
-    if [ -x "$STACK_FLOOR_BIN" ]; then
-        "$STACK_FLOOR_BIN" serve --socket "$SF_SOCK" >"$WORK/stack-floor.log" 2>&1 &
-        SF_PID=$!
-        BG_PIDS+=("$SF_PID")
-        for _ in $(seq 100); do
-            curl -s -o /dev/null --max-time 2 --unix-socket "$SF_SOCK" http://localhost/ && break
-            sleep 0.1
-        done
-    fi
+    SF_SOCK=$WORK/stack-floor.sock
+    start_stack_floor stack-floor
+    SF_PID=$FLOOR_PID
     if [ "$FILL_1M" = 1 ] && [ -n "$R2_PID" ]; then
         log "BENCH_FILL_1M=1: waiting until the 1M-sample ring is full (~10000 s)"
         while :; do
