@@ -10,11 +10,18 @@ import Synchronization
 public final class History: Sendable {
     private struct State: ~Copyable {
         var store: SampleStore
-        var latest: (sample: Sample, detail: SampleDetail)?
+        /// A struct, not a tuple: replacing a tuple of these goes through generic value witnesses
+        /// on every append.
+        var latest: Latest?
         var persistence: HistoryPersistence
         /// Counts every change readers can see (an append, a new interval or store): answers
         /// built from the history stay right while it is unchanged (QueryServer's AnswerCache).
         var version: UInt64 = 0
+    }
+
+    private struct Latest {
+        var sample: Sample
+        var detail: SampleDetail
     }
 
     private let state: Mutex<State>
@@ -147,7 +154,7 @@ public final class History: Sendable {
     public func append(_ sample: Sample, detail: SampleDetail) {
         state.withLock { s in
             s.store.append(sample)
-            s.latest = (sample, detail)
+            s.latest = Latest(sample: sample, detail: detail)
             s.version &+= 1
         }
     }
@@ -155,7 +162,7 @@ public final class History: Sendable {
     /// Changes whenever what the history answers may have changed (see `State.version`).
     public var version: UInt64 { state.withLock { $0.version } }
 
-    public var latest: (sample: Sample, detail: SampleDetail)? { state.withLock { $0.latest } }
+    public var latest: (sample: Sample, detail: SampleDetail)? { state.withLock { $0.latest.map { ($0.sample, $0.detail) } } }
 
     public var count: Int { state.withLock { $0.store.count } }
 

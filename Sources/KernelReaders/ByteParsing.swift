@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Allocation-free parsing of the small text formats the kernel uses. Every function takes the
 /// file's path so that errors name it together with the offending line.
 public typealias Bytes = UnsafeBufferPointer<UInt8>
@@ -122,28 +126,39 @@ public enum Parse {
         return v
     }
 
-    /// Calls `body(key, value)` for each `key value` line (memory.stat, cpu.stat, memory.events,
-    /// memory.oom_control). A line that is not a key and an unsigned number is an error.
-    /// Index loops over the buffer rather than slices: this runs several times per tick.
-    public static func keyValueLines(_ bytes: Bytes, path: String, _ body: (Slice<Bytes>, UInt64) -> Void) throws(KernelFileError) {
-        let end = bytes.endIndex
-        var lineStart = bytes.startIndex
-        while lineStart < end {
-            var lineEnd = lineStart
-            while lineEnd < end, bytes[lineEnd] != ASCII.newline { lineEnd += 1 }
-            if lineEnd > lineStart {
-                var sep = lineStart
-                while sep < lineEnd, bytes[sep] != ASCII.space { sep += 1 }
-                var valueStart = sep + 1, valueEnd = lineEnd
-                while valueStart < valueEnd, ASCII.isSpace(bytes[valueStart]) { valueStart += 1 }
-                while valueEnd > valueStart, ASCII.isSpace(bytes[valueEnd - 1]) { valueEnd -= 1 }
-                guard sep < lineEnd, let value = unsigned(bytes, from: valueStart, to: valueEnd) else {
+    /// The value of each of `keys` in `key value` lines, nil for a key the file does not have (the
+    /// first line of a key counts). Only the lines of wanted keys are parsed, and one that is not
+    /// `key number` is an error: memory.stat has some 40 lines of which two are used, and it is
+    /// read on every tick. Lines are found with memchr.
+    public static func values(of keys: [StaticString], in bytes: Bytes, path: String) throws(KernelFileError) -> [UInt64?] {
+        var found = [UInt64?](repeating: nil, count: keys.count)
+        guard let base = bytes.baseAddress else { return found }
+        let end = bytes.count
+        var remaining = keys.count
+        var lineStart = 0
+        while lineStart < end, remaining > 0 {
+            let lineEnd = memchr(base + lineStart, Int32(ASCII.newline), end - lineStart)
+                .map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - base } ?? end
+            let length = lineEnd - lineStart
+            for k in keys.indices where found[k] == nil {
+                let key = keys[k]
+                let n = key.utf8CodeUnitCount
+                guard n < length, base[lineStart] == key.utf8Start[0],
+                      base[lineStart + n] == ASCII.space || base[lineStart + n] == ASCII.tab,
+                      memcmp(base + lineStart, key.utf8Start, n) == 0 else { continue }
+                var valueStart = lineStart + n, valueEnd = lineEnd
+                while valueStart < valueEnd, ASCII.isSpace(base[valueStart]) { valueStart += 1 }
+                while valueEnd > valueStart, ASCII.isSpace(base[valueEnd - 1]) { valueEnd -= 1 }
+                guard let value = unsigned(bytes, from: valueStart, to: valueEnd) else {
                     throw KernelFileError.malformed(path, "expected 'key value'", line: bytes[lineStart..<lineEnd])
                 }
-                body(bytes[lineStart..<sep], value)
+                found[k] = value
+                remaining -= 1
+                break
             }
             lineStart = lineEnd + 1
         }
+        return found
     }
 
     /// `unsigned` on `bytes[from..<to]` without making a slice (callers pass indices inside `bytes`).

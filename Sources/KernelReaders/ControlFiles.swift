@@ -61,16 +61,10 @@ extension Reading where Value == HeldFile {
         switch self {
         case .unavailable(let r): return keys.map { _ in .unavailable(r) }
         case .value(let file):
-            var found = [UInt64?](repeating: nil, count: keys.count)
+            let found: [UInt64?]
             do {
-                try file.withContents { bytes throws(KernelFileError) in
-                    try Parse.keyValueLines(bytes, path: file.path) { key, value in
-                        var i = 0
-                        while i < keys.count {
-                            if found[i] == nil, key.equals(keys[i]) { found[i] = value; return }
-                            i += 1
-                        }
-                    }
+                found = try file.withContents { bytes throws(KernelFileError) in
+                    try Parse.values(of: keys, in: bytes, path: file.path)
                 }
             } catch { return keys.map { _ in .unavailable("\(error)") } }
             var readings: [Reading<UInt64>] = []

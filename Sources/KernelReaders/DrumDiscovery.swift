@@ -15,7 +15,7 @@ public enum DrumCommandLine {
     ) throws(KernelFileError) -> DrumMode? {
         guard !argv.isEmpty else { return nil }
         let basenames = argv.map(basename)
-        let mentionsDrumPackage = argv.contains { $0.contains("datarobot_drum") }
+        let mentionsDrumPackage = argv.contains { $0.containsBytes("datarobot_drum") }
         let isGunicorn = basenames.contains("gunicorn") || basenames.contains { $0.hasPrefix("gunicorn:") }
         // `drum server …`: the drum entry point script, as argv[0] or run by an interpreter.
         let drumScript = basenames.firstIndex(of: "drum")
@@ -52,15 +52,15 @@ public enum DrumCommandLine {
     /// A `multiprocessing` spawn child: `python -c "from multiprocessing.spawn import spawn_main;
     /// spawn_main(…)" --multiprocessing-fork`. uvicorn's `--workers N` starts its workers so.
     public static func isSpawnChild(_ argv: [String]) -> Bool {
-        argv.contains("--multiprocessing-fork") && inlineCode(argv).contains { $0.contains("multiprocessing.spawn") }
+        argv.contains("--multiprocessing-fork") && inlineCode(argv).contains { $0.containsBytes("multiprocessing.spawn") }
     }
 
     /// multiprocessing's helper processes (`python -c "from multiprocessing.resource_tracker
     /// import main;main(5)"`, the forkserver, and the semaphore tracker of older Pythons).
     public static func isMultiprocessingHelper(_ argv: [String]) -> Bool {
         inlineCode(argv).contains { code in
-            code.contains("multiprocessing.resource_tracker") || code.contains("multiprocessing.forkserver")
-                || code.contains("multiprocessing.semaphore_tracker")
+            code.containsBytes("multiprocessing.resource_tracker") || code.containsBytes("multiprocessing.forkserver")
+                || code.containsBytes("multiprocessing.semaphore_tracker")
         }
     }
 
@@ -226,5 +226,26 @@ extension DiscoveredTarget {
     /// Several DRUM servers: the oldest is watched.
     public static func oldestFirst(_ targets: [DiscoveredTarget]) -> [DiscoveredTarget] {
         targets.sorted { ($0.startTimeTicks, $0.pid) < ($1.startTimeTicks, $1.pid) }
+    }
+}
+
+extension String {
+    /// Whether `needle` occurs in the string, byte for byte (the needles here are ASCII). Not
+    /// `contains(_: StringProtocol)`: that brings in _StringProcessing's generic searcher, ~130 KiB
+    /// of code resident in every daemon for a few substring tests (issue 11 item 16).
+    func containsBytes(_ needle: StaticString) -> Bool {
+        var text = self
+        return text.withUTF8 { h in
+            needle.withUTF8Buffer { n in
+                guard let first = n.first else { return true }
+                guard let hBase = h.baseAddress, let nBase = n.baseAddress, n.count <= h.count else { return false }
+                var i = 0
+                while i <= h.count - n.count {
+                    if h[i] == first, memcmp(hBase + i, nBase, n.count) == 0 { return true }
+                    i += 1
+                }
+                return false
+            }
+        }
     }
 }

@@ -59,18 +59,7 @@ public struct ProcFiles: Sendable {
         }
         defer { closedir(dir) }
         while let entry = readdir(dir) {
-            let first = entry.pointee.d_name.0
-            guard first >= 0x31, first <= 0x39 else { continue } // pids start with 1-9
-            let pid = withUnsafeBytes(of: entry.pointee.d_name) { raw -> Int32? in
-                var value: Int64 = 0
-                for c in raw {
-                    if c == 0 { break }
-                    guard c >= 0x30, c <= 0x39 else { return nil }
-                    value = value * 10 + Int64(c - 0x30)
-                    if value > Int64(Int32.max) { return nil }
-                }
-                return Int32(value)
-            }
+            let pid = DirectoryEntry.pid(entry)
             if let pid { body(pid, UInt64(entry.pointee.d_ino)) }
         }
     }
@@ -90,8 +79,7 @@ public struct ProcFiles: Sendable {
         defer { closedir(dir) }
         var tids: [Int32] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
-            if let v = Parse.unsigned(name), let tid = Int32(exactly: v) { tids.append(tid) }
+            if let tid = DirectoryEntry.pid(entry) { tids.append(tid) }
         }
         return tids
     }

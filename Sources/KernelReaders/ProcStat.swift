@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The fields of /proc/PID/stat that drum-monitor uses.
 ///
 /// comm (field 2) is whatever the process set, up to 15 bytes of anything — spaces, parentheses,
@@ -27,25 +31,31 @@ public struct ProcStat: Sendable, Equatable {
 
     /// `throughArgs` also parses fields 48–49 (`argStart`, `argEnd`), ~120 bytes further on.
     public static func parse(_ bytes: Bytes, path: String, throughArgs: Bool = false) throws(KernelFileError) -> ProcStat {
-        // Index loops over the buffer, no slices or arrays: this runs for every process on every tick.
-        let end = bytes.endIndex
-        var open = bytes.startIndex
-        while open < end, bytes[open] != UInt8(ascii: "(") { open += 1 }
-        // The last ')': the kernel writes at most 64 bytes of comm (16 for processes), and nothing
-        // after it can be a ')', so look back from there first instead of from the end (~250 bytes).
-        var close = min(end - 1, open + 65)
-        while close > open, bytes[close] != UInt8(ascii: ")") { close -= 1 }
-        if close == open {
-            close = end - 1
-            while close > open, bytes[close] != UInt8(ascii: ")") { close -= 1 }
-        }
-        guard open < end, close > open else {
+        // Pointer loops and memchr over the buffer, no slices or arrays: this runs for every
+        // process on every tick.
+        guard let p = bytes.baseAddress, let openAt = memchr(p, Int32(UInt8(ascii: "(")), bytes.count) else {
             throw KernelFileError.malformed(path, "no '(comm)' in stat line", line: bytes)
         }
-        guard let pid = Parse.signed(bytes[bytes.startIndex..<open].trimmingSpace()),
-              let pid32 = Int32(exactly: pid) else {
+        let end = bytes.count
+        let open = UnsafePointer(openAt.assumingMemoryBound(to: UInt8.self)) - p
+        // The last ')': the kernel writes at most 64 bytes of comm (16 for processes), and nothing
+        // after it can be a ')', so look in the 65 bytes after '(' first, then in the whole rest.
+        let rest = end - open - 1
+        guard rest > 0, let closeAt = memrchr(p + open + 1, Int32(UInt8(ascii: ")")), min(rest, 65))
+                ?? memrchr(p + open + 1, Int32(UInt8(ascii: ")")), rest) else {
+            throw KernelFileError.malformed(path, "no '(comm)' in stat line", line: bytes)
+        }
+        let close = UnsafePointer(closeAt.assumingMemoryBound(to: UInt8.self)) - p
+        var pidStart = 0, pidEnd = open
+        while pidStart < pidEnd, ASCII.isSpace(p[pidStart]) { pidStart += 1 }
+        while pidEnd > pidStart, ASCII.isSpace(p[pidEnd - 1]) { pidEnd -= 1 }
+        guard let pid = Parse.unsigned(bytes, from: pidStart, to: pidEnd), let pid32 = Int32(exactly: pid) else {
             throw KernelFileError.malformed(path, "bad pid in stat line", line: bytes)
         }
+        // The last separator (the line's newline): scanning a field cannot run past it, so the
+        // scan needs no bounds check before it.
+        var fence = end - 1
+        while fence > close, p[fence] > ASCII.space { fence -= 1 }
         // Fields from 3 (state) on, separated by spaces; walked once, parsing only the ones we use.
         var state: UInt8 = 0
         var numbers = (ppid: UInt64(0), utime: UInt64(0), stime: UInt64(0), cutime: UInt64(0), cstime: UInt64(0),
@@ -56,9 +66,13 @@ public struct ProcStat: Sendable, Equatable {
         while i < end, field < lastField {
             // Bytes up to 0x20 (space, tab, newline, other controls) separate fields: one compare
             // per byte; a control byte inside a number still makes it fail to parse.
-            while i < end, bytes[i] <= ASCII.space { i += 1 }
+            while i < end, p[i] <= ASCII.space { i += 1 }
             let start = i
-            while i < end, bytes[i] > ASCII.space { i += 1 }
+            if i < fence {
+                while p[i] > ASCII.space { i += 1 }
+            } else {
+                while i < end, p[i] > ASCII.space { i += 1 }
+            }
             guard start < i else { break }
             field += 1
             switch field {
@@ -66,11 +80,11 @@ public struct ProcStat: Sendable, Equatable {
                 guard i - start == 1 else {
                     throw KernelFileError.malformed(path, "field 3 (state) is not one character", line: bytes[start..<i])
                 }
-                state = bytes[start]
+                state = p[start]
             case 4, 14, 15, 16, 17, 20, 22, 24:
                 var value = Parse.unsigned(bytes, from: start, to: i)
                 // cutime/cstime are signed in the kernel's format; a negative value means 0 here.
-                if value == nil, field == 16 || field == 17, bytes[start] == ASCII.minus,
+                if value == nil, field == 16 || field == 17, p[start] == ASCII.minus,
                    Parse.unsigned(bytes, from: start + 1, to: i) != nil { value = 0 }
                 guard let value else {
                     throw KernelFileError.malformed(path, "field \(field) (\(fieldName(field))) is not a number", line: bytes[start..<i])
@@ -162,3 +176,7 @@ public enum ProcChildren {
         }
     }
 }
+
+/// glibc's memrchr(3), a GNU extension that Swift's Glibc module does not export.
+@_silgen_name("memrchr")
+private func memrchr(_ s: UnsafeRawPointer, _ c: Int32, _ n: Int) -> UnsafeMutableRawPointer?

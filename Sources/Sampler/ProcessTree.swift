@@ -20,6 +20,9 @@ final class TrackedProcess {
     /// Children as last read from the kernel (see `ProcessTree.update` for when that is); nil
     /// until the first read, which happens on the first tick the process is in the tree.
     var knownChildren: [Int32]?
+    /// The last walk that reached this process (`ProcessTree.walk`): whether a pid was already
+    /// reached in this walk is one compare, not a set lookup.
+    var reachedInWalk: UInt64 = 0
 
     /// `isRoot`: also hold the children file (re-read every tick) and read where argv sits (stat
     /// fields 48–49) on each refresh, to notice the root's exec (DRUM becoming gunicorn).
@@ -64,9 +67,11 @@ struct ProcessTree {
     /// Why the last walk missed processes (out of descriptors), or nil when it saw them all.
     private(set) var incomplete: String?
     private var lastFullScanMono: UInt64 = 0
-    // Reused every tick rather than reallocated.
-    private var scratch: [Int32: TrackedProcess] = [:]
+    private var walk: UInt64 = 0
+    // Reused every tick rather than reallocated. `queue` ends up holding every process reached;
+    // `fresh` the ones first seen in this walk (rare: only then is `processes` rebuilt).
     private var queue: [TrackedProcess] = []
+    private var fresh: [Int32: TrackedProcess] = [:]
     private var kids: [Int32] = []
     static let fullScanEveryNanos: UInt64 = 1_000_000_000
 
@@ -90,10 +95,9 @@ struct ProcessTree {
         if fullScan { lastFullScanMono = now }
         var missing = MissingProcesses()
         var parentMap: [Int32: [Int32]]?
-        var reachable = scratch
-        scratch = [:]
-        reachable.removeAll(keepingCapacity: true)
-        reachable[root.pid] = root
+        walk &+= 1
+        root.reachedInWalk = walk
+        if !fresh.isEmpty { fresh.removeAll(keepingCapacity: true) }
         queue.removeAll(keepingCapacity: true)
         queue.append(root)
         var changed = false
@@ -136,16 +140,19 @@ struct ProcessTree {
             } else {
                 kids.append(contentsOf: parent.knownChildren ?? [])
             }
-            for kid in kids where reachable[kid] == nil {
+            for kid in kids {
+                let existing = processes[kid]
+                if existing?.reachedInWalk == walk || (!fresh.isEmpty && fresh[kid] != nil) { continue }
                 let tracked: TrackedProcess
-                if let existing = processes[kid], existing.refresh(now: now, ticksPerSecond: ticksPerSecond),
+                if let existing, existing.refresh(now: now, ticksPerSecond: ticksPerSecond),
                    readsChildren || existing.stat.ppid == parent.pid {
                     tracked = existing
                 } else if readsChildren {
                     do {
-                        let fresh = try TrackedProcess(pid: kid, paths: paths, proc: proc)
-                        _ = fresh.refresh(now: now, ticksPerSecond: ticksPerSecond)
-                        tracked = fresh
+                        let new = try TrackedProcess(pid: kid, paths: paths, proc: proc)
+                        _ = new.refresh(now: now, ticksPerSecond: ticksPerSecond)
+                        tracked = new
+                        fresh[kid] = new
                         changed = true
                     } catch {
                         missing.note(error)
@@ -154,15 +161,17 @@ struct ProcessTree {
                 } else {
                     continue // exited (or, between reads, moved) since its parent's children were read
                 }
-                reachable[kid] = tracked
+                tracked.reachedInWalk = walk
                 queue.append(tracked)
             }
         }
-        if reachable.count != processes.count || processes.keys.contains(where: { reachable[$0] == nil }) {
+        // Every process reached is either new (then `changed`) or one of `processes`, once each:
+        // the same count (and the same root object) means the same set.
+        if changed || queue.count != processes.count || processes[root.pid] !== root {
             changed = true
+            processes.removeAll(keepingCapacity: true)
+            for p in queue { processes[p.pid] = p }
         }
-        scratch = processes
-        processes = reachable
         incomplete = missing.reason
         return changed
     }

@@ -37,12 +37,14 @@ public final class TreeCPUAccount: Sendable {
         }
     }
 
+    /// Readings sorted by pid, so that one tick is matched with the previous one by a merge,
+    /// without hashing (this runs on every tick).
     private struct State {
         var totalTicks: UInt64 = 0
-        var known: [Int32: Reading] = [:]
+        var known: [Reading] = []
         /// Reused every tick.
-        var departed: [Int32: UInt64] = [:]
-        var next: [Int32: Reading] = [:]
+        var next: [Reading] = []
+        var departed: [(ppid: Int32, ticks: UInt64)] = []
     }
 
     private let state = Mutex(State())
@@ -59,21 +61,39 @@ public final class TreeCPUAccount: Sendable {
     public func record(_ readings: some Sequence<Reading>) -> UInt64 {
         state.withLock { s in
             s.next.removeAll(keepingCapacity: true)
-            for r in readings { s.next[r.pid] = r }
+            s.next.append(contentsOf: readings)
+            s.next.sort { $0.pid < $1.pid }
+            // One reading per pid: callers pass a set of processes.
+            var unique = 0
+            for r in s.next.indices where unique == 0 || s.next[unique - 1].pid != s.next[r].pid {
+                s.next[unique] = s.next[r]
+                unique += 1
+            }
+            s.next.removeLast(s.next.count - unique)
             // Time already counted of each child that is gone, by the parent that may have reaped it.
             s.departed.removeAll(keepingCapacity: true)
-            for (pid, before) in s.known where s.next[pid]?.startTimeTicks != before.startTimeTicks {
-                s.departed[before.ppid, default: 0] &+= before.ownTicks &+ before.reapedTicks
+            var k = 0, n = 0
+            while k < s.known.count {
+                let before = s.known[k]
+                while n < s.next.count, s.next[n].pid < before.pid { n += 1 }
+                if n == s.next.count || s.next[n].pid != before.pid || s.next[n].startTimeTicks != before.startTimeTicks {
+                    s.departed.append((before.ppid, before.ownTicks &+ before.reapedTicks))
+                }
+                k += 1
             }
             var added: UInt64 = 0
-            for (pid, now) in s.next {
-                guard let before = s.known[pid], before.startTimeTicks == now.startTimeTicks else {
+            k = 0
+            for now in s.next {
+                while k < s.known.count, s.known[k].pid < now.pid { k += 1 }
+                guard k < s.known.count, s.known[k].pid == now.pid, s.known[k].startTimeTicks == now.startTimeTicks else {
                     added &+= now.ownTicks &+ now.reapedTicks // first seen: its life so far
                     continue
                 }
+                let before = s.known[k]
                 let own = now.ownTicks > before.ownTicks ? now.ownTicks - before.ownTicks : 0
                 var reaped = now.reapedTicks > before.reapedTicks ? now.reapedTicks - before.reapedTicks : 0
-                let countedOfChildren = s.departed[pid] ?? 0
+                var countedOfChildren: UInt64 = 0
+                for d in s.departed where d.ppid == now.pid { countedOfChildren &+= d.ticks }
                 reaped = reaped > countedOfChildren ? reaped - countedOfChildren : 0
                 added &+= own &+ reaped
             }

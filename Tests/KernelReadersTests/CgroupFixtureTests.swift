@@ -216,6 +216,17 @@ import Testing
         #expect(reason.contains("memory.stat") && reason.contains("total_inactive_file lots"))
     }
 
+    /// Only the lines the reader uses are parsed (memory.stat has ~40 and is read every tick): a
+    /// line it does not use that is not `key number` no longer makes the memory figures unavailable.
+    @Test func statLinesNotUsedAreNotParsed() throws {
+        let (t, loc) = try v1Tree()
+        defer { withExtendedLifetime(t) {} }
+        try t.write("sys/fs/cgroup/memory/svc/drum/memory.usage_in_bytes", "5000000")
+        try t.write("sys/fs/cgroup/memory/svc/drum/memory.stat",
+                    "cache 1\nsomething new\ntotal_inactive_file 1000000\nhierarchical_memory_limit 1073741824\n")
+        #expect(CgroupMemory.reader(for: loc).read(hostTotalBytes: nil).workingSet == .value(4_000_000))
+    }
+
     @Test func missingFileIsUnavailableNotZero() throws {
         let (t, loc) = try v1Tree()
         defer { withExtendedLifetime(t) {} }

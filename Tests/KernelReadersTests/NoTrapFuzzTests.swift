@@ -43,7 +43,7 @@ import TestSupport
             for input in Self.mutations(of: Array(seed.utf8), &rng) {
                 input.withUnsafeBufferPointer { b in
                     _ = try? HostMemory.parse(b, path: "/proc/meminfo")
-                    _ = try? Parse.keyValueLines(b, path: "memory.stat") { _, _ in }
+                    _ = try? Parse.values(of: ["total_inactive_file", "hierarchical_memory_limit", "x"], in: b, path: "memory.stat")
                     _ = try? PressureFile.avg10(b, line: "some", path: "memory.pressure")
                     _ = try? PressureFile.total(b, line: "full", path: "memory.pressure")
                     _ = try? ProcChildren.parse(b, path: "children")
@@ -71,7 +71,7 @@ import TestSupport
     @Test func errorsNameTheFile() {
         let garbage = Array("\u{1}garbage line\n".utf8)
         garbage.withUnsafeBufferPointer { b in
-            #expect { try Parse.keyValueLines(b, path: "/x/memory.stat") { _, _ in } } throws: { "\($0)".contains("/x/memory.stat") && "\($0)".contains("garbage") }
+            #expect { try Parse.values(of: ["\u{1}garbage"], in: b, path: "/x/memory.stat") } throws: { "\($0)".contains("/x/memory.stat") && "\($0)".contains("garbage") }
             #expect { try Parse.singleUnsigned(b, path: "/x/memory.current") } throws: { "\($0)".contains("/x/memory.current") }
             #expect { try HostMemory.parse(b, path: "/proc/meminfo") } throws: { "\($0)".contains("/proc/meminfo") }
         }

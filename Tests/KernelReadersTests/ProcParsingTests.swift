@@ -62,6 +62,26 @@ private func statLine(comm: String, pid: Int = 42) -> [UInt8] {
         #expect(s.rssPages == 2500)
     }
 
+    @Test func lineWithoutNewline() throws {
+        var line = statLine(comm: "python")
+        line.removeLast()
+        let s = try parseStat(line)
+        #expect(s.rssPages == 2500 && s.startTimeTicks == 998877)
+    }
+
+    /// `key value` lines: the first line of each wanted key, nothing else parsed.
+    @Test func valuesOfKeys() throws {
+        let text = Array("max_usage 7\nmax 5\ncache x\nmax 6\nrss\t  42 \n".utf8)
+        let found = try text.withUnsafeBufferPointer { b throws(KernelFileError) in
+            try Parse.values(of: ["max", "rss", "swap", "max_usage"], in: b, path: "/x/memory.stat")
+        }
+        #expect(found == [5, 42, nil, 7])
+        let bad = Array("cache 1\nrss 12x\n".utf8)
+        #expect {
+            _ = try bad.withUnsafeBufferPointer { b throws(KernelFileError) in try Parse.values(of: ["rss"], in: b, path: "/x/memory.stat") }
+        } throws: { "\($0)".contains("/x/memory.stat") && "\($0)".contains("rss 12x") }
+    }
+
     @Test func commWithInvalidUTF8IsKeptVisible() throws {
         let line = Array("42 (".utf8) + [0xFF, 0x41] + Array(") S 7 42 42 0 -1 0 0 0 0 0 1 2 3 4 20 0 1 0 5 6 7 0\n".utf8)
         let s = try parseStat(line)
@@ -179,5 +199,46 @@ private func statLine(comm: String, pid: Int = 42) -> [UInt8] {
         #expect(Printable.escape(Array("ok é\t".utf8)) == "ok é\\t")
         #expect(Printable.escape([0xE2, 0x82]) == "\\xe2\\x82")
         #expect(Printable.escape([0xED, 0xA0, 0x80]) == "\\xed\\xa0\\x80") // a surrogate is not UTF-8
+    }
+}
+
+/// readdir's entries are read in place (`DirectoryEntry`): a dirent is only as long as its name.
+@Suite struct DirectoryEntryTests {
+    /// An entry whose name ends its mapping, followed by an unmapped page, as the last entry of
+    /// glibc's readdir buffer can be. Copying `d_name` (256 bytes), as the /proc scans did, reads
+    /// into the next page: the daemon segfaulted so on a /proc of 1,500 processes (make bench).
+    @Test func anEntryAtTheEndOfItsMappingIsReadInPlace() throws {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let mapping = try #require(mmap(nil, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0))
+        try #require(mapping != MAP_FAILED)
+        defer { munmap(mapping, 2 * page) }
+        try #require(mprotect(mapping + page, page, PROT_NONE) == 0)
+        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+        let name = Array("4242".utf8) + [0]
+        let recordLength = (nameOffset + name.count + 7) & ~7
+        let record = mapping + page - recordLength
+        memset(record, 0, recordLength)
+        name.withUnsafeBytes { (record + nameOffset).copyMemory(from: $0.baseAddress!, byteCount: name.count) }
+        let entry = UnsafePointer(record.bindMemory(to: dirent.self, capacity: 1))
+        #expect(Array(DirectoryEntry.name(entry)) == Array("4242".utf8))
+        #expect(DirectoryEntry.pid(entry) == 4242)
+    }
+
+    @Test(arguments: [("1", Int32(1)), ("2147483647", Int32.max), ("2147483648", nil), ("99999999999", nil),
+                      ("0", nil), ("01", nil), (".", nil), ("..", nil), ("12a", nil), ("self", nil)])
+    func pidNames(_ text: String, _ pid: Int32?) {
+        var entry = dirent()
+        withUnsafeMutableBytes(of: &entry.d_name) { raw in
+            for (i, c) in text.utf8.enumerated() { raw[i] = c }
+            raw[text.utf8.count] = 0
+        }
+        #expect(withUnsafePointer(to: &entry) { DirectoryEntry.pid($0) } == pid)
+    }
+
+    @Test func procHasThisProcess() throws {
+        var pids: [Int32] = []
+        try ProcFiles(paths: KernelPaths()).forEachProcess { pid, _ in pids.append(pid) }
+        #expect(pids.contains(getpid()))
+        #expect(try ProcFiles(paths: KernelPaths()).threads(getpid()).contains(getpid()))
     }
 }

@@ -85,4 +85,22 @@ import Sampler
         #expect(a.record(second) == b.record(second.reversed()))
         #expect(a.totalTicks == 10 + 40 + 3 + 2 + 4 + 2)
     }
+
+    /// The readings are matched by pid whatever their order; a pid given twice counts once, as
+    /// it did when they were kept in a dictionary.
+    @Test func orderDoesNotMatterAndAPidCountsOnce() {
+        let ticks: [[R]] = [
+            [Self.p(100, parent: 1, own: 50), Self.p(101, own: 20), Self.p(102, own: 5)],
+            [Self.p(102, own: 9), Self.p(100, parent: 1, own: 60, reaped: 20), Self.p(103, own: 1)],
+            [Self.p(103, own: 4), Self.p(100, parent: 1, own: 61, reaped: 21)],
+        ]
+        let inOrder = TreeCPUAccount(), reversed = TreeCPUAccount(), doubled = TreeCPUAccount()
+        for t in ticks {
+            let a = inOrder.record(t)
+            #expect(reversed.record(t.reversed()) == a)
+            #expect(doubled.record([t[0]] + t) == a)
+        }
+        // 75 at first; then 10 + (20 reaped − 20 counted of 101) + 4 + 1; then 1 + max(1 − 9, 0) + 3.
+        #expect(inOrder.totalTicks == 75 + 15 + 4)
+    }
 }

@@ -51,7 +51,7 @@ final class SelfProcess: Sendable {
         defer { closedir(dir) }
         var count = 0
         while let entry = readdir(dir) {
-            let first = withUnsafeBytes(of: entry.pointee.d_name) { $0.first ?? 0 }
+            let first = DirectoryEntry.name(entry).first ?? 0
             if first != UInt8(ascii: ".") { count += 1 }
         }
         return Swift.max(count - 1, 0)

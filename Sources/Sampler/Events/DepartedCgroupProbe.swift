@@ -54,9 +54,7 @@ public final class DepartedCgroupProbe {
     /// `oom_kill N` from memory.oom_control (v1) or memory.events (v2).
     static func oomKills(_ file: HeldFile) -> UInt64? {
         try? file.withContents { bytes throws(KernelFileError) -> UInt64? in
-            var found: UInt64?
-            try Parse.keyValueLines(bytes, path: file.path) { key, value in if key.elementsEqual("oom_kill".utf8) { found = value } }
-            return found
+            try Parse.values(of: ["oom_kill"], in: bytes, path: file.path)[0]
         }
     }
 }

@@ -17,7 +17,13 @@ import SampleModel
 /// - the memory trends (`GrowthWatch`).
 public struct EventDetector {
     public private(set) var settings: EventSettings
-    private var previous: (sample: Sample, detail: SampleDetail)?
+    /// A struct, not a tuple: replacing a tuple of these goes through generic value witnesses
+    /// on every sample.
+    private struct Previous {
+        var sample: Sample
+        var detail: SampleDetail
+    }
+    private var previous: Previous?
     /// The previous sample's processes that had not exited.
     private var live: [SampleDetail.Process] = []
     private var heldExits: [EventProcess] = []
@@ -72,7 +78,7 @@ public struct EventDetector {
                         sampleSequence: sample.sequence, generation: sample.generation)
         }
         defer {
-            previous = (sample, detail)
+            previous = Previous(sample: sample, detail: detail)
             // Shares the sample's array (no copy) unless a process has exited or shows no memory.
             var next = detail.processes.contains { $0.exited } ? detail.processes.filter { !$0.exited } : detail.processes
             // A process being killed can be read after the OOM reaper freed its memory and before
@@ -87,11 +93,12 @@ public struct EventDetector {
             live = next
             previousIntervalNanos = intervalNanos
         }
-        guard let (before, beforeDetail) = previous else {
+        guard let previous else {
             if detail.target.found { events.append(targetFound(event(.targetFound), detail)) }
             _ = growth.observe(sample, detail, settings: settings)
             return events
         }
+        let before = previous.sample, beforeDetail = previous.detail
 
         // A stall: the gap between two samples, against the longer interval when a reload just
         // shortened it (the last tick at the old interval is not late).
