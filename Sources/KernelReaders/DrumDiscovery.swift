@@ -230,22 +230,10 @@ extension DiscoveredTarget {
 }
 
 extension String {
-    /// Whether `needle` occurs in the string, byte for byte (the needles here are ASCII). Not
-    /// `contains(_: StringProtocol)`: that brings in _StringProcessing's generic searcher, ~130 KiB
-    /// of code resident in every daemon for a few substring tests (issue 11 item 16).
-    func containsBytes(_ needle: StaticString) -> Bool {
-        var text = self
-        return text.withUTF8 { h in
-            needle.withUTF8Buffer { n in
-                guard let first = n.first else { return true }
-                guard let hBase = h.baseAddress, let nBase = n.baseAddress, n.count <= h.count else { return false }
-                var i = 0
-                while i <= h.count - n.count {
-                    if h[i] == first, memcmp(hBase + i, nBase, n.count) == 0 { return true }
-                    i += 1
-                }
-                return false
-            }
-        }
+    /// Whether `needle` occurs in the string, byte for byte (`Substrings`, linear in any input).
+    /// Not `contains(_: StringProtocol)`: that brings in _StringProcessing's generic searcher,
+    /// ~130 KiB of code resident in every daemon for a few substring tests (issue 11 item 16).
+    func containsBytes(_ needle: String) -> Bool {
+        Substrings.contains(Array(utf8), Array(needle.utf8))
     }
 }

@@ -59,8 +59,7 @@ public struct ProcFiles: Sendable {
         }
         defer { closedir(dir) }
         while let entry = readdir(dir) {
-            let pid = DirectoryEntry.pid(entry)
-            if let pid { body(pid, UInt64(entry.pointee.d_ino)) }
+            if let pid = DirectoryEntry.pid(entry) { body(pid, UInt64(entry.pointee.d_ino)) }
         }
     }
 
