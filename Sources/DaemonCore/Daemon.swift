@@ -74,7 +74,7 @@ public final class Daemon: Sendable {
         let sampler = try Sampler(configuration: Self.samplerConfiguration(config), logger: logger, counters: counters,
                                   cpuAccount: cpuAccount)
         loop = SamplingLoop(sampler: sampler, intervalNanos: config.intervalNanos) { [history, events] sample, detail in
-            var detail = detail
+            var detail = consume detail
             events.process(sample, &detail, intervalNanos: history.intervalNanos)
             history.append(sample, detail: detail)
         }

@@ -151,10 +151,13 @@ public final class History: Sendable {
     /// Whether the lock is free right now (tests check that the reconfigure hook runs outside it).
     var lockIsAvailable: Bool { state.withLockIfAvailable { _ in true } ?? false }
 
-    public func append(_ sample: Sample, detail: SampleDetail) {
+    /// `detail` is kept as the latest (`consuming`: moved in, not copied, when the caller is done with it).
+    public func append(_ sample: Sample, detail: consuming SampleDetail) {
+        var latest: Latest? = Latest(sample: sample, detail: detail)
         state.withLock { s in
             s.store.append(sample)
-            s.latest = Latest(sample: sample, detail: detail)
+            // Swapped, not assigned: the previous latest is released after the lock.
+            swap(&s.latest, &latest)
             s.version &+= 1
         }
     }

@@ -131,7 +131,11 @@ public enum Parse {
     /// `key number` is an error: memory.stat has some 40 lines of which two are used, and it is
     /// read on every tick. Lines are found with memchr.
     public static func values(of keys: [StaticString], in bytes: Bytes, path: String) throws(KernelFileError) -> [UInt64?] {
-        var found = [UInt64?](repeating: nil, count: keys.count)
+        // Filled by appending: `Array(repeating:count:)` of an Optional looks the array's type
+        // up in the runtime's metadata cache on every call, and this runs on every tick.
+        var found: [UInt64?] = []
+        found.reserveCapacity(keys.count)
+        for _ in keys { found.append(nil) }
         guard let base = bytes.baseAddress else { return found }
         let end = bytes.count
         var remaining = keys.count

@@ -27,7 +27,10 @@ final class CgroupV1Memory: CgroupMemoryReader {
         let statValues = stat.keyed(["total_inactive_file", "hierarchical_memory_limit"])
         let oomKill = oomControl.keyed(["oom_kill"])[0]
 
-        var candidates = limits.map { (path: $0.path, bytes: $0.file.unsigned()) }
+        // Room for the one from memory.stat too: growing the array would allocate twice a tick.
+        var candidates: [(path: String, bytes: Reading<UInt64>)] = []
+        candidates.reserveCapacity(limits.count + 1)
+        for level in limits { candidates.append((path: level.path, bytes: level.file.unsigned())) }
         // A limit above the visible mount root (in a container) shows only here; without it the
         // smallest visible limit may not be the real one.
         switch statValues[1] {

@@ -65,7 +65,10 @@ public enum Metric: Int, CaseIterable, Sendable, Hashable {
 public struct MetricValues: Sendable, Equatable {
     public var storage: [Double]
 
-    public init() { storage = [Double](repeating: .nan, count: Metric.count) }
+    public init() { storage = MetricValues.none }
+
+    /// Copied rather than made anew on every tick (see `MetricReasons.none`).
+    private static let none = [Double](repeating: .nan, count: Metric.count)
 
     public subscript(_ m: Metric) -> Double? {
         get { let v = storage[m.rawValue]; return v.isNaN ? nil : v }

@@ -89,7 +89,12 @@ public struct SampleDetail: Sendable, Equatable {
 /// A reason per metric (nil: the metric is available). A fixed array rather than a dictionary:
 /// it is filled on every tick.
 public struct MetricReasons: Sendable, Equatable {
-    private var storage = [String?](repeating: nil, count: Metric.count)
+    private var storage = MetricReasons.none
+
+    /// Copied, not made anew: `Array(repeating:count:)` of an Optional looks the array's type up
+    /// in the runtime's metadata cache on every call; copying this is a retain (the first change
+    /// then copies its storage, with the type known).
+    private static let none = [String?](repeating: nil, count: Metric.count)
 
     public init() {}
 

@@ -21,9 +21,11 @@ public final class SamplingLoop: Sendable {
     private let queue = DispatchQueue(label: "drum-monitor.sampler", qos: .userInitiated)
     private let confined: Confined
     private let cadence = Mutex(Cadence())
-    private let sink: @Sendable (Sample, SampleDetail) -> Void
+    /// Takes the detail (`consuming`): the sink keeps it (the history's latest) without copying
+    /// its every string and array on every tick.
+    private let sink: @Sendable (Sample, consuming SampleDetail) -> Void
 
-    public init(sampler: sending Sampler, intervalNanos: UInt64, sink: @escaping @Sendable (Sample, SampleDetail) -> Void) {
+    public init(sampler: sending Sampler, intervalNanos: UInt64, sink: @escaping @Sendable (Sample, consuming SampleDetail) -> Void) {
         confined = Confined(sampler: sampler, intervalNanos: intervalNanos)
         self.sink = sink
     }

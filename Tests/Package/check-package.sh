@@ -72,6 +72,9 @@ for bin in "$T/root/usr/bin/drum-monitor" .build-static/release/drum-monitor; do
     out=$("$HERE/glibc-floor.sh" "$bin" 2.35 2>&1)
     check "glibc-floor ${bin#"$T"/root}" $? "$out"
 done
+# ---- the sampling path's functions laid out together (make build-static's link order)
+out=$("$HERE/hot-layout.sh" .build-static/release/drum-monitor packaging/hot-symbols.txt 2>&1)
+check hot-layout $? "$out"
 
 # ---- one version: VERSION, debian/changelog, CHANGELOG.md, the package, --version, the man page
 deb_version=$(dpkg-deb -f "$DEB" Version)
