@@ -72,24 +72,17 @@ public final class TreeCPUAccount: Sendable {
             s.next.removeLast(s.next.count - unique)
             // Time already counted of each child that is gone, by the parent that may have reaped it.
             s.departed.removeAll(keepingCapacity: true)
-            var k = 0, n = 0
-            while k < s.known.count {
-                let before = s.known[k]
-                while n < s.next.count, s.next[n].pid < before.pid { n += 1 }
-                if n == s.next.count || s.next[n].pid != before.pid || s.next[n].startTimeTicks != before.startTimeTicks {
-                    s.departed.append((before.ppid, before.ownTicks &+ before.reapedTicks))
-                }
-                k += 1
+            var cursor = 0
+            for before in s.known where Self.sameProcess(as: before, in: s.next, cursor: &cursor) == nil {
+                s.departed.append((before.ppid, before.ownTicks &+ before.reapedTicks))
             }
             var added: UInt64 = 0
-            k = 0
+            cursor = 0
             for now in s.next {
-                while k < s.known.count, s.known[k].pid < now.pid { k += 1 }
-                guard k < s.known.count, s.known[k].pid == now.pid, s.known[k].startTimeTicks == now.startTimeTicks else {
+                guard let before = Self.sameProcess(as: now, in: s.known, cursor: &cursor) else {
                     added &+= now.ownTicks &+ now.reapedTicks // first seen: its life so far
                     continue
                 }
-                let before = s.known[k]
                 let own = now.ownTicks > before.ownTicks ? now.ownTicks - before.ownTicks : 0
                 var reaped = now.reapedTicks > before.reapedTicks ? now.reapedTicks - before.reapedTicks : 0
                 var countedOfChildren: UInt64 = 0
@@ -101,5 +94,14 @@ public final class TreeCPUAccount: Sendable {
             swap(&s.known, &s.next)
             return s.totalTicks
         }
+    }
+
+    /// The reading in `sorted` (by pid) of the same process as `reading` (pid and start time), if
+    /// any. `cursor` only moves forward: called with readings in pid order, one pass is a merge.
+    private static func sameProcess(as reading: Reading, in sorted: [Reading], cursor: inout Int) -> Reading? {
+        while cursor < sorted.count, sorted[cursor].pid < reading.pid { cursor += 1 }
+        guard cursor < sorted.count, sorted[cursor].pid == reading.pid,
+              sorted[cursor].startTimeTicks == reading.startTimeTicks else { return nil }
+        return sorted[cursor]
     }
 }
