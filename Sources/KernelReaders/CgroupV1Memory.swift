@@ -28,18 +28,18 @@ final class CgroupV1Memory: CgroupMemoryReader {
         let oomKill = oomControl.keyed(["oom_kill"])[0]
 
         // Room for the one from memory.stat too: growing the array would allocate twice a tick.
-        var candidates: [(path: String, bytes: Reading<UInt64>)] = []
+        var candidates: [LimitCandidate] = []
         candidates.reserveCapacity(limits.count + 1)
-        for level in limits { candidates.append((path: level.path, bytes: level.file.unsigned())) }
+        for level in limits { candidates.append(LimitCandidate(path: level.path, bytes: level.file.unsigned())) }
         // A limit above the visible mount root (in a container) shows only here; without it the
         // smallest visible limit may not be the real one.
         switch statValues[1] {
         case .value(let hierarchical):
             if hierarchical < unlimitedThreshold, !candidates.contains(where: { $0.bytes.value.map { $0 <= hierarchical } ?? false }) {
-                candidates.append((path: "", bytes: .value(hierarchical)))
+                candidates.append(LimitCandidate(path: "", bytes: .value(hierarchical)))
             }
         case .unavailable(let why):
-            candidates.append((path: "", bytes: .unavailable(why)))
+            candidates.append(LimitCandidate(path: "", bytes: .unavailable(why)))
         }
         var limit = effectiveLimit(candidates, hostTotal: hostTotalBytes)
         if case .value(var l) = limit, case .cgroup("") = l.source {

@@ -51,7 +51,7 @@ final class CgroupV2Memory: CgroupMemoryReader {
 
         let statValues = stat.keyed(["inactive_file"])
         let eventValues = events.keyed(["max", "oom", "oom_kill"])
-        let candidates = limits.map { (path: $0.path, bytes: maxValue($0.file)) }
+        let candidates = limits.map { LimitCandidate(path: $0.path, bytes: maxValue($0.file)) }
         let psi = pressureFigures()
         return MemoryReading(
             current: usage,

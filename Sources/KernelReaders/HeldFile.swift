@@ -7,7 +7,6 @@ import SystemPackage
 public final class HeldFile {
     public let path: String
     private let fd: FileDescriptor
-    private var buffer: UnsafeMutableRawBufferPointer
 
     public init(path: String, writable: Bool = false) throws(KernelFileError) {
         self.path = path
@@ -16,20 +15,27 @@ public final class HeldFile {
         } catch {
             throw KernelFileError(path: path, kind: .open(errno: (error as? Errno)?.rawValue ?? 0))
         }
-        buffer = .allocate(byteCount: 4096, alignment: 8)
     }
 
     deinit {
-        buffer.deallocate()
         try? fd.close()
     }
 
     /// Reads the whole file from offset 0 and hands its bytes to `body`, without copying.
-    /// The bytes are valid only inside `body`.
+    /// The bytes are valid only inside `body`: they are in this thread's `ReadScratch`.
     public func withContents<R>(_ body: (UnsafeBufferPointer<UInt8>) throws(KernelFileError) -> R) throws(KernelFileError) -> R {
+        try ReadScratch.withBuffer { scratch throws(KernelFileError) in
+            let count = try read(into: scratch)
+            return try body(UnsafeBufferPointer(start: scratch.bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: count))
+        }
+    }
+
+    /// Reads the whole file into `scratch` (growing it as needed); returns the byte count. Not
+    /// generic, so that every caller's `withContents` shares this one copy of the loop.
+    private func read(into scratch: ReadScratch) throws(KernelFileError) -> Int {
         var total = 0
         while true {
-            let free = UnsafeMutableRawBufferPointer(rebasing: buffer[total...])
+            let free = UnsafeMutableRawBufferPointer(rebasing: scratch.bytes[total...])
             let n: Int
             do {
                 n = try fd.read(fromAbsoluteOffset: Int64(total), into: free, retryOnInterrupt: true)
@@ -37,15 +43,10 @@ public final class HeldFile {
                 throw KernelFileError(path: path, kind: .read(errno: (error as? Errno)?.rawValue ?? 0))
             }
             total += n
-            if n == 0 || total < buffer.count { break }
+            if n == 0 || total < scratch.bytes.count { return total }
             // Full buffer: the file is larger than we thought; grow and keep reading.
-            let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: buffer.count * 2, alignment: 8)
-            bigger.copyMemory(from: UnsafeRawBufferPointer(buffer))
-            buffer.deallocate()
-            buffer = bigger
+            scratch.grow(keeping: total)
         }
-        let bytes = UnsafeBufferPointer(start: buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), count: total)
-        return try body(bytes)
     }
 
     /// Copies the whole file.

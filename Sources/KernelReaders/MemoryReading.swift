@@ -92,6 +92,13 @@ struct IntervalPeakFromLifetime {
     }
 }
 
+/// One level's limit, with the cgroup path it belongs to ("" for one above the mount). A struct:
+/// arrays of tuples are handled through the runtime's generic tuple witnesses.
+struct LimitCandidate {
+    var path: String
+    var bytes: Reading<UInt64>
+}
+
 /// Page-rounded LONG_MAX and friends: anything this large means "no limit".
 let unlimitedThreshold: UInt64 = 0x7FFF_FFFF_FFFF_0000
 
@@ -99,9 +106,10 @@ let unlimitedThreshold: UInt64 = 0x7FFF_FFFF_FFFF_0000
 /// means the host's MemTotal. A level whose limit cannot be read makes the limit unknown, with
 /// that level's reason: the smallest of the others might not be the real one, and a removed
 /// cgroup (every file ENODEV) must not read as "unlimited, so the host's RAM".
-func effectiveLimit(_ limits: [(path: String, bytes: Reading<UInt64>)], hostTotal: UInt64?) -> Reading<EffectiveLimit> {
+func effectiveLimit(_ limits: [LimitCandidate], hostTotal: UInt64?) -> Reading<EffectiveLimit> {
     var best: EffectiveLimit?
-    for (path, reading) in limits {
+    for candidate in limits {
+        let path = candidate.path, reading = candidate.bytes
         guard case .value(let bytes) = reading else { return .unavailable(reading.reason ?? "") }
         guard bytes < unlimitedThreshold else { continue }
         if let current = best, current.bytes <= bytes { continue }

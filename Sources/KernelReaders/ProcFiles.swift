@@ -157,9 +157,10 @@ public final class HeldProcess {
     }
 
     /// Fails (ESRCH) once the process is gone, even though the descriptor is still open.
-    public func stat(throughArgs: Bool = false) throws(KernelFileError) -> ProcStat {
+    /// `throughArgs`, `withComm`: as `ProcStat.parse`.
+    public func stat(throughArgs: Bool = false, withComm: Bool = true) throws(KernelFileError) -> ProcStat {
         try statFile.withContents { bytes throws(KernelFileError) in
-            try ProcStat.parse(bytes, path: statFile.path, throughArgs: throughArgs)
+            try ProcStat.parse(bytes, path: statFile.path, throughArgs: throughArgs, withComm: withComm)
         }
     }
 

@@ -17,7 +17,13 @@ final class CgroupWatcher {
     private let logger: Logger
 
     /// The target the readers were located for.
-    private var followed: (pid: Int32?, generation: UInt32)?
+    /// The target the watched cgroup was found for (pid nil: none). A struct, not an optional
+    /// tuple: those are compared and copied through the runtime's generic witnesses, every tick.
+    private struct Followed {
+        var pid: Int32?
+        var generation: UInt32
+    }
+    private var followed: Followed?
     /// The target's /proc/PID/cgroup, held, and what it said when last compared.
     private var targetCgroupFile: Reading<HeldFile>?
     private var targetCgroupBytes: [UInt8] = []
@@ -31,7 +37,13 @@ final class CgroupWatcher {
     private var watched = CgroupSet(memory: .unavailable(""), cpu: .unavailable(""), cpuacct: .unavailable(""))
     private var memoryReader: Reading<any CgroupMemoryReader> = .unavailable("")
     private var cpuReader: Reading<any CgroupCPUReader> = .unavailable("")
-    private var previousCPU: (reading: CPUReading, mono: UInt64)?
+    /// The previous CPU reading and when it was taken (a struct: an optional tuple of these went
+    /// through the runtime's generic tuple witnesses on every tick).
+    private struct TimedCPUReading {
+        var reading: CPUReading
+        var mono: UInt64
+    }
+    private var previousCPU: TimedCPUReading?
 
     /// How often the target's cgroup is compared, and failing files re-opened.
     static let checkEveryNanos: UInt64 = 1_000_000_000
@@ -58,7 +70,7 @@ final class CgroupWatcher {
             }
             targetCgroupBytes = []
         }
-        followed = (targetPid, generation)
+        followed = Followed(pid: targetPid, generation: generation)
         check(now: now, reopen: false, newTarget: true)
     }
 
@@ -190,12 +202,16 @@ final class CgroupWatcher {
         put(.memoryOOMKills, reading.oomKills)
         put(.memoryLimitHits, reading.limitHits)
         put(.memoryOOMEvents, reading.oomEvents)
-        for (metric, r) in [(Metric.memoryPressureSome, reading.pressureSomeAvg10), (.memoryPressureFull, reading.pressureFullAvg10)] {
+        // Two calls, not a loop over an array literal of (metric, reading) pairs: that array was
+        // allocated, and its tuples handled through the runtime's generic witnesses, every tick.
+        func putFraction(_ metric: Metric, _ r: Reading<Double>) {
             switch r {
             case .value(let v): values[metric] = v
             case .unavailable(let why): detail.unavailable[metric] = why
             }
         }
+        putFraction(.memoryPressureSome, reading.pressureSomeAvg10)
+        putFraction(.memoryPressureFull, reading.pressureFullAvg10)
         detail.counters.memoryPressureSomeMicros = reading.pressureSomeTotalMicros.value
         detail.counters.memoryPressureFullMicros = reading.pressureFullTotalMicros.value
         guard case .value = memoryReader else { return nil }
@@ -226,7 +242,7 @@ final class CgroupWatcher {
             if let cores { values[.cpuLimit] = cores } else { detail.unavailable[.cpuLimit] = "no CPU quota (unlimited)" }
         case .unavailable(let why): detail.unavailable[.cpuLimit] = why
         }
-        defer { previousCPU = (reading, now) }
+        defer { previousCPU = TimedCPUReading(reading: reading, mono: now) }
         guard let previous = previousCPU, now > previous.mono else {
             let why = "needs two readings; the first was just taken"
             detail.unavailable[.cgroupCPU] = reading.usageNanos.reason ?? why

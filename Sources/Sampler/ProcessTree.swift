@@ -39,8 +39,11 @@ final class TrackedProcess {
     let readsArgAddresses: Bool
 
     /// Re-reads stat; false when the process is gone or the pid now belongs to another process.
+    /// Only the root's comm is read (a sign of its exec); the others keep the one read at start.
     func refresh(now: UInt64, ticksPerSecond: UInt64) -> Bool {
-        guard let s = try? held.stat(throughArgs: readsArgAddresses), s.startTimeTicks == startTimeTicks else { return false }
+        guard var s = try? held.stat(throughArgs: readsArgAddresses, withComm: readsArgAddresses),
+              s.startTimeTicks == startTimeTicks else { return false }
+        if !readsArgAddresses { s.comm = stat.comm }
         stat = s
         let reading = CPUTimeReading(s, at: now)
         cpuCores = SamplingSteps.cpuCores(from: previousCPU, to: reading, ticksPerSecond: ticksPerSecond)

@@ -47,6 +47,18 @@ private func statLine(comm: String, pid: Int = 42) -> [UInt8] {
         #expect(short.argStart == 0 && short.rssPages == 2500)
     }
 
+    @Test func withoutCommTheNumbersAreTheSame() throws {
+        let line = statLine(comm: "x) S 1 (y")
+        let with = try parseStat(line)
+        let without = try line.withUnsafeBufferPointer { b throws(KernelFileError) in
+            try ProcStat.parse(b, path: "/proc/42/stat", withComm: false)
+        }
+        #expect(without.comm == "")
+        var expected = with
+        expected.comm = ""
+        #expect(without == expected)
+    }
+
     @Test func argvAddressesOfARealProcess() throws {
         let held = try HeldProcess(pid: getpid(), paths: KernelPaths())
         let s = try held.stat(throughArgs: true)

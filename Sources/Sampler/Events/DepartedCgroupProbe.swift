@@ -20,7 +20,12 @@ public struct DepartedCgroup: Sendable, Equatable {
 /// target is lost or in another cgroup. Per tick: one string comparison.
 public final class DepartedCgroupProbe {
     private let mounts: [CgroupMount]
-    private var held: (path: String, file: Reading<HeldFile>)?
+    /// A struct, not an optional tuple (see `CgroupWatcher.Followed`): looked at every tick.
+    private struct Held {
+        var path: String
+        var file: Reading<HeldFile>
+    }
+    private var held: Held?
 
     public init(paths: KernelPaths = .host) {
         mounts = (try? CgroupLocator(paths: paths).mounts) ?? []
@@ -35,7 +40,7 @@ public final class DepartedCgroupProbe {
         if let held, case .value(let file) = held.file, let kills = Self.oomKills(file) {
             departed = DepartedCgroup(path: held.path, oomKills: kills)
         }
-        held = current.map { ($0.path, counterFile($0)) }
+        held = current.map { Held(path: $0.path, file: counterFile($0)) }
         return departed
     }
 
