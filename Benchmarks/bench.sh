@@ -620,37 +620,31 @@ else
 fi
 # <<< HOOK end
 
-# ---- issue 11 item 15: user-space instructions per tick, daemon and Dispatch-driven floor (callgrind) ----
-INSTR_OUT="" INSTR_WHY=""
-if [ "$ONLY_BASELINES" = 1 ] || [ "$DAEMON_OK" != 1 ]; then
-    INSTR_WHY=$( [ "$ONLY_BASELINES" = 1 ] && echo "SKIPPED (BENCH_ONLY_BASELINES=1)" || echo "$DAEMON_WHY")
-elif [ -z "$FLOOR_DISPATCH" ]; then
-    INSTR_WHY="no Dispatch-driven floor (see above)"
-else
-    log "instructions per tick under callgrind (Benchmarks/instructions_per_tick.sh, ~30 s)"
-    if ! INSTR_OUT=$("$BENCH_DIR/instructions_per_tick.sh" "$BIN" "$FLOOR_DISPATCH" "$MASTER" "$WORK/instructions" 2>"$WORK/instructions.err"); then
-        INSTR_WHY="FAILED: instructions_per_tick.sh: $(tail -3 "$WORK/instructions.err")"
-        fail_row "instructions per tick" "$INSTR_WHY"
-        INSTR_OUT=""
+# ---- issue 11 item 15: what a tick costs that the host's load cannot move, daemon against the
+# Dispatch-driven floor, both under valgrind: user-space instructions (callgrind), and the cache
+# lines touched (lackey), which after each sleep are cold; then what one cold line costs here.
+# The CPU ratio of section 1 moves with the load; these explain it.
+count_per_tick() { # OUT_VAR WHY_VAR SCRIPT NAME WHAT : runs SCRIPT DAEMON FLOOR MASTER WORKDIR
+    local out why=""
+    printf -v "$1" '%s' ""
+    if [ "$ONLY_BASELINES" = 1 ] || [ "$DAEMON_OK" != 1 ]; then
+        why=$( [ "$ONLY_BASELINES" = 1 ] && echo "SKIPPED (BENCH_ONLY_BASELINES=1)" || echo "$DAEMON_WHY")
+    elif [ -z "$FLOOR_DISPATCH" ]; then
+        why="no Dispatch-driven floor (see above)"
+    else
+        log "$5 (Benchmarks/$3)"
+        if out=$("$BENCH_DIR/$3" "$BIN" "$FLOOR_DISPATCH" "$MASTER" "$WORK/$4" 2>"$WORK/$4.err"); then
+            printf -v "$1" '%s' "$out"
+        else
+            why="FAILED: $3: $(tail -3 "$WORK/$4.err")"
+            fail_row "$5" "$why"
+        fi
     fi
-fi
-
-# ---- issue 11 item 15: the cache lines one tick touches (lackey), and what one cold line costs here ----
-# The CPU ratio of section 1 moves with the host's load; these two explain it: the lines a tick
-# needs after its sleep (deterministic), and the time to bring one back (measured now, same host).
-LINES_OUT="" LINES_WHY="" COLD_OUT=""
-if [ "$ONLY_BASELINES" = 1 ] || [ "$DAEMON_OK" != 1 ]; then
-    LINES_WHY=$( [ "$ONLY_BASELINES" = 1 ] && echo "SKIPPED (BENCH_ONLY_BASELINES=1)" || echo "$DAEMON_WHY")
-elif [ -z "$FLOOR_DISPATCH" ]; then
-    LINES_WHY="no Dispatch-driven floor (see above)"
-else
-    log "cache lines per tick under lackey (Benchmarks/lines_per_tick.sh, ~2.5 min)"
-    if ! LINES_OUT=$("$BENCH_DIR/lines_per_tick.sh" "$BIN" "$FLOOR_DISPATCH" "$MASTER" "$WORK/lines" 2>"$WORK/lines.err"); then
-        LINES_WHY="FAILED: lines_per_tick.sh: $(tail -3 "$WORK/lines.err")"
-        fail_row "cache lines per tick" "$LINES_WHY"
-        LINES_OUT=""
-    fi
-fi
+    printf -v "$2" '%s' "$why"
+}
+count_per_tick INSTR_OUT INSTR_WHY instructions_per_tick.sh instructions "instructions per tick under callgrind, ~30 s"
+count_per_tick LINES_OUT LINES_WHY lines_per_tick.sh lines "cache lines per tick under lackey, ~2.5 min"
+COLD_OUT=""
 if gcc -O2 -Wall -o "$WORK/bin/cold_lines" "$BENCH_DIR/cold_lines.c" 2>"$WORK/cold_lines.log"; then
     log "the cost of a cold cache line at a 10 ms cadence (Benchmarks/cold_lines.c, ~40 s)"
     : >"$WORK/cold.txt"

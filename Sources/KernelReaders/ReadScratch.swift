@@ -13,8 +13,8 @@ final class ReadScratch {
     private(set) var bytes: UnsafeMutableRawBufferPointer
     private var inUse = false
 
-    init(byteCount: Int = 4096) {
-        bytes = .allocate(byteCount: byteCount, alignment: 64)
+    init() {
+        bytes = .allocate(byteCount: 4096, alignment: 64)
     }
 
     deinit { bytes.deallocate() }
@@ -27,13 +27,28 @@ final class ReadScratch {
         bytes = bigger
     }
 
+    /// What a thread's buffer keeps between reads. A rare large file (the cgroup.procs of a busy
+    /// cgroup, /proc/self/mountinfo) grows it beyond; it is given back after that read.
+    static let keptBytes = 16 * 1024
+
     /// Runs `body` with this thread's buffer, or with a fresh one if this thread's is in use.
     static func withBuffer<R>(_ body: (ReadScratch) throws(KernelFileError) -> R) throws(KernelFileError) -> R {
         let scratch = forThisThread()
         if scratch.inUse { return try body(ReadScratch()) }
         scratch.inUse = true
-        defer { scratch.inUse = false }
+        defer {
+            scratch.inUse = false
+            if scratch.bytes.count > keptBytes { scratch.shrink() }
+        }
         return try body(scratch)
+    }
+
+    /// This thread's buffer size (for tests).
+    static var bytesOnThisThread: Int { forThisThread().bytes.count }
+
+    private func shrink() {
+        bytes.deallocate()
+        bytes = .allocate(byteCount: 4096, alignment: 64)
     }
 
     private static func forThisThread() -> ReadScratch {

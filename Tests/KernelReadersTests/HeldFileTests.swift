@@ -39,6 +39,13 @@ import Testing
         #expect(try big.readAll() == large, "re-read from offset 0 into the grown buffer")
     }
 
+    @Test func aLargeReadDoesNotLeaveTheThreadsBufferLarge() throws {
+        let huge = try HeldFile(path: file("huge", Array(repeating: UInt8(ascii: "x"), count: 200_000)))
+        let seen = try huge.withContents { bytes throws(KernelFileError) in (bytes.count, ReadScratch.bytesOnThisThread) }
+        #expect(seen.0 == 200_000 && seen.1 >= 200_000)
+        #expect(ReadScratch.bytesOnThisThread <= ReadScratch.keptBytes)
+    }
+
     @Test func threadsReadingAtOnceEachGetTheirOwnFile() throws {
         let contents = (0..<8).map { i in Array(String(repeating: "\(i)", count: 100 + i * 37).utf8) }
         let paths = try contents.enumerated().map { try file("f\($0.offset)", $0.element) }
