@@ -14,6 +14,7 @@ final class TrackedProcess {
     var role: ProcessRole
     /// The target generation the role was decided in (a root exec may change it).
     var roleGeneration: UInt32?
+    /// The last stat read; `comm` only for the root (see `refresh`).
     var stat: ProcStat
     private var previousCPU: CPUTimeReading?
     var cpuCores: Double?
@@ -39,11 +40,10 @@ final class TrackedProcess {
     let readsArgAddresses: Bool
 
     /// Re-reads stat; false when the process is gone or the pid now belongs to another process.
-    /// Only the root's comm is read (a sign of its exec); the others keep the one read at start.
+    /// Only the root's comm is read (a sign of its exec): the others' `stat.comm` is empty.
     func refresh(now: UInt64, ticksPerSecond: UInt64) -> Bool {
-        guard var s = try? held.stat(throughArgs: readsArgAddresses, withComm: readsArgAddresses),
+        guard let s = try? held.stat(throughArgs: readsArgAddresses, withComm: readsArgAddresses),
               s.startTimeTicks == startTimeTicks else { return false }
-        if !readsArgAddresses { s.comm = stat.comm }
         stat = s
         let reading = CPUTimeReading(s, at: now)
         cpuCores = SamplingSteps.cpuCores(from: previousCPU, to: reading, ticksPerSecond: ticksPerSecond)
