@@ -31,7 +31,7 @@ public struct ProcStat: Sendable, Equatable {
 
     /// `throughArgs` also parses fields 48–49 (`argStart`, `argEnd`), ~120 bytes further on.
     /// `withComm: false` leaves `comm` empty: for processes whose name nothing reads (the tree's
-    /// workers, re-read every tick), making it a String is a fifth of the parse.
+    /// workers, re-read every tick), making it a String is a tenth of the parse's instructions.
     public static func parse(_ bytes: Bytes, path: String, throughArgs: Bool = false, withComm: Bool = true) throws(KernelFileError) -> ProcStat {
         // Pointer loops and memchr over the buffer, no slices or arrays: this runs for every
         // process on every tick.

@@ -16,8 +16,11 @@ final class ReadScratch {
     @exclusivity(unchecked) private(set) var bytes: UnsafeMutableRawBufferPointer
     @exclusivity(unchecked) private var inUse = false
 
+    /// Larger than any file a tick reads (the largest, /proc/meminfo and memory.stat, are ~1.5 KB).
+    static let initialBytes = 4096
+
     init() {
-        bytes = .allocate(byteCount: 4096, alignment: 64)
+        bytes = .allocate(byteCount: Self.initialBytes, alignment: 64)
     }
 
     deinit { bytes.deallocate() }
@@ -51,7 +54,7 @@ final class ReadScratch {
 
     private func shrink() {
         bytes.deallocate()
-        bytes = .allocate(byteCount: 4096, alignment: 64)
+        bytes = .allocate(byteCount: Self.initialBytes, alignment: 64)
     }
 
     private static func forThisThread() -> ReadScratch {

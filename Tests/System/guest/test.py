@@ -1036,7 +1036,9 @@ def test_container(mounts, second_container=False):
         tol = max(8 * MiB, hi // 20)
         check(f"{c}.memory.current", cur is not None and lo - tol <= cur <= hi + tol,
               f"daemon {mib(cur)}, kernel {mib(before)}..{mib(after)}")
-        # memory.peak only rises: once it holds still, the next sample must show exactly the kernel's.
+        # memory.peak only rises: a sample taken between two reads of it lies between them, and
+        # once it holds still, the sample shows exactly the kernel's. (It may keep rising for all
+        # five tries: the container's processes are still allocating.)
         for _ in range(5):
             p1, seq = kernel("memory.peak"), snapshot(sock)["sequence"]
             s2 = wait_for(lambda: (lambda s: s if s["sequence"] > seq + 1 else None)(snapshot(sock)), 30)
@@ -1044,7 +1046,7 @@ def test_container(mounts, second_container=False):
             if p1 == p2:
                 break
         peak = s2["memory"]["peak_bytes"] if s2 else None
-        check(f"{c}.memory.peak-equals-kernel", p1 == p2 == peak, f"daemon {peak}, kernel {p1}..{p2}")
+        check(f"{c}.memory.peak-equals-kernel", peak is not None and p1 <= peak <= p2, f"daemon {peak}, kernel {p1}..{p2}")
         interval = snap["interval_seconds"]
         base = kernel("memory.current")
         ms = command(0, "spike", 100, 50, ctl=CTR_CTL, host_pid=lambda p: ns_to_host_pid(p, proc.pid))
