@@ -3,8 +3,8 @@
 # tick touches, in the daemon and in the Dispatch-driven floor, counted from a valgrind lackey
 # trace of every instruction and memory access of the whole process (Benchmarks/lines_per_tick.c).
 #
-# Why: after each 10 ms sleep the lines a tick needs are cold, and bringing each back costs ~40 ns
-# here (Benchmarks/README.md, "cold lines"); that, more than instructions, is what the daemon's
+# Why: after each 10 ms sleep the lines a tick needs are cold, and bringing each back costs ~20-40 ns
+# here (Benchmarks/cold_lines.c, which bench.sh runs beside this); that, more than instructions, is what the daemon's
 # CPU per tick is beyond the floor's. Like instructions_per_tick.sh, the count does not move with
 # the host's load. It is user space only: the kernel's lines (the same reads for both) are not in it.
 #
@@ -14,7 +14,8 @@
 # at 10 ms.
 #
 # Usage: lines_per_tick.sh DAEMON_BIN FLOOR_DISPATCH_BIN MASTER_PID WORKDIR
-# Prints `daemon_code_lines=.. daemon_data_lines=.. daemon_ticks=.. floor_code_lines=.. floor_data_lines=.. floor_ticks=..`.
+# Prints lines_per_tick.c's keys for each, prefixed: `daemon_ticks=.. daemon_code_lines=.. daemon_data_lines=..
+# daemon_code_pages=.. daemon_data_pages=.. daemon_instructions=.. floor_ticks=.. floor_code_lines=..` and so on.
 set -uo pipefail
 BIN=$1 FLOOR=$2 MASTER=$3 WORK=$4
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -52,8 +53,5 @@ d=$(cat "$WORK/daemon.lines") f=$(cat "$WORK/floor.lines")
     echo "no count: daemon: $(cat "$WORK/daemon.lines.err") floor: $(cat "$WORK/floor.lines.err")" >&2
     exit 1
 }
-kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
-echo "daemon_code_lines=$(kv "$d" code_lines) daemon_data_lines=$(kv "$d" data_lines) daemon_ticks=$(kv "$d" ticks)" \
-     "daemon_code_pages=$(kv "$d" code_pages) daemon_data_pages=$(kv "$d" data_pages)" \
-     "floor_code_lines=$(kv "$f" code_lines) floor_data_lines=$(kv "$f" data_lines) floor_ticks=$(kv "$f" ticks)" \
-     "floor_code_pages=$(kv "$f" code_pages) floor_data_pages=$(kv "$f" data_pages)"
+# Each counter's `key=value` line, its keys prefixed with whose it is.
+echo "$(sed 's/\([a-z_]*\)=/daemon_\1=/g' <<<"$d") $(sed 's/\([a-z_]*\)=/floor_\1=/g' <<<"$f")"

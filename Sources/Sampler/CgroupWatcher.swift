@@ -16,7 +16,6 @@ final class CgroupWatcher {
     private let override: String?
     private let logger: Logger
 
-    /// The target the readers were located for.
     /// The target the watched cgroup was found for (pid nil: none). A struct, not an optional
     /// tuple: those are compared and copied through the runtime's generic witnesses, every tick.
     private struct Followed {
@@ -37,8 +36,7 @@ final class CgroupWatcher {
     private var watched = CgroupSet(memory: .unavailable(""), cpu: .unavailable(""), cpuacct: .unavailable(""))
     private var memoryReader: Reading<any CgroupMemoryReader> = .unavailable("")
     private var cpuReader: Reading<any CgroupCPUReader> = .unavailable("")
-    /// The previous CPU reading and when it was taken (a struct: an optional tuple of these went
-    /// through the runtime's generic tuple witnesses on every tick).
+    /// The previous CPU reading and when it was taken (a struct, as `Followed`).
     private struct TimedCPUReading {
         var reading: CPUReading
         var mono: UInt64
